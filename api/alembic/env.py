@@ -1,0 +1,47 @@
+"""Alembic environment: uses a connection handed over by ``api.storage.db``
+(``config.attributes["connection"]``) or else ``XFD_DATABASE_URL`` /
+``sqlalchemy.url``."""
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import pool
+
+from api.storage.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    import os  # noqa: PLC0415
+
+    return config.get_main_option("sqlalchemy.url") or os.environ.get("XFD_DATABASE_URL", "sqlite:///xfd.db")
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    conn = config.attributes.get("connection")
+    if conn is not None:
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    from api.storage.db import make_engine  # noqa: PLC0415
+
+    engine = make_engine(_url())
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

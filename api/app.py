@@ -1,0 +1,166 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` wires storage, the warm scoring engine and the
+background run manager onto ``app.state``; the lifespan migrates the
+database to head, loads the model once and marks runs interrupted by a
+previous crash as failed.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.engine import MatchEngine, Scorer, default_scorer_factory
+from api.records import profile_from_row
+from api.routers import demands, feedback, health, keys, profiles, runs
+from api.runs import Planner, RunManager, default_planner
+from api.settings import Settings
+from api.storage.db import make_engine, make_session_factory, upgrade_to_head
+from api.storage.models import ProfileRow
+
+log = logging.getLogger("xfd.api")
+
+DESCRIPTION = """小分队匹配服务 — enterprises submit technical problems, the tech-transfer
+office gets ranked teachers/students with evidence and batch team plans.
+
+Every call but `/healthz` needs `Authorization: Bearer <key>` (`xfd keys create`).
+"""
+
+IMPORT_PATHS = ("/v1/profiles", "/v1/profiles/import")
+
+
+class BodyLimitMiddleware:
+    """Reject request bodies above a byte limit with 413, before any route runs.
+
+    Checks ``Content-Length`` first, then counts the streamed bytes (chunked
+    uploads) while buffering at most ``limit`` bytes.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, import_limit: int) -> None:
+        self.app, self.limit, self.import_limit = app, limit, import_limit
+
+    @staticmethod
+    async def _reject(send: Send, status: int, message: str) -> None:
+        body = json.dumps({"detail": message}, ensure_ascii=False).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.import_limit if scope["path"].rstrip("/") in IMPORT_PATHS else self.limit
+        too_large = f"请求体过大 request body too large (limit {limit} bytes)"
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit():
+                    await self._reject(send, 400, "Content-Length 无效 invalid Content-Length")
+                    return
+                if int(value) > limit:
+                    await self._reject(send, 413, too_large)
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._reject(send, 413, too_large)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    scorer_factory: Callable[[], Scorer] | None = None,
+    planner: Planner | None = None,
+) -> FastAPI:
+    """Build the service.  ``scorer_factory`` / ``planner`` replace the scoring
+    core and the team solver (tests pass fakes); defaults follow ``settings.model``
+    and ``matching.assign``."""
+    settings = settings or Settings()
+    db = make_engine(settings.database_url)
+    sessions = make_session_factory(db)
+
+    def load_profiles() -> list:
+        with sessions() as s:
+            return [profile_from_row(r) for r in s.scalars(select(ProfileRow).order_by(ProfileRow.id))]
+
+    engine = MatchEngine(scorer_factory or default_scorer_factory(settings.model), load_profiles, model_name=settings.model)
+    run_manager = RunManager(sessions, engine, planner or default_planner, solver=settings.solver,
+                             continuity_bonus=settings.continuity_bonus, workers=settings.run_workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            upgrade_to_head(db)
+        run_manager.open()
+        n = run_manager.recover()
+        if n:
+            log.warning("%d interrupted assignment run(s) marked failed", n)
+        engine.start()
+        try:
+            yield
+        finally:
+            run_manager.close()
+            engine.close()
+            db.dispose()
+
+    app = FastAPI(
+        title="xfd 小分队匹配",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.sessions = sessions
+    app.state.engine = engine
+    app.state.runs = run_manager
+
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, import_limit=settings.max_import_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's body, minus the echoed "input"/"ctx" (may hold NaN or megabytes)
+        detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def _db_busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database error: %s", exc)
+        return JSONResponse({"detail": "数据库繁忙，请稍后重试 database busy, retry later"}, status_code=503,
+                            headers={"Retry-After": "1"})
+
+    for module in (health, profiles, demands, runs, feedback, keys):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,48 @@
+"""Feedback on a match (accepted / rejected / outcome), kept for recalibration.
+
+The office may give feedback on any demand; an enterprise on its own demands
+only (others answer 404).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import select
+
+from api.deps import PrincipalDep, SessionDep, StaffDep, not_found
+from api.routers.demands import visible_demand
+from api.schemas import FeedbackCreate, FeedbackPublic
+from api.storage.models import Feedback, ProfileRow
+
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+
+
+def _public(f: Feedback) -> dict[str, Any]:
+    return {"id": f.id, "demand_id": f.demand_id, "profile_id": f.profile_id, "verdict": f.verdict,
+            "note": f.note, "score": f.score, "created_at": f.created_at}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=FeedbackPublic, summary="匹配反馈 feedback on a match")
+def post_feedback(body: FeedbackCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    visible_demand(session, principal, body.demand_id)
+    if session.get(ProfileRow, body.profile_id) is None:
+        raise not_found("profile", body.profile_id)
+    row = Feedback(demand_id=body.demand_id, profile_id=body.profile_id, verdict=body.verdict,
+                   note=body.note, score=body.score, created_by=principal.key_id)
+    session.add(row)
+    session.commit()
+    return _public(row)
+
+
+@router.get("", response_model=list[FeedbackPublic], summary="反馈列表 list feedback")
+def list_feedback(
+    _who: StaffDep,
+    session: SessionDep,
+    demand_id: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[dict[str, Any]]:
+    query = select(Feedback).order_by(Feedback.id)
+    if demand_id is not None:
+        query = query.where(Feedback.demand_id == demand_id)
+    return [_public(f) for f in session.scalars(query.limit(limit))]

@@ -1,0 +1,19 @@
+"""``GET /healthz``: 200 when the database answers and the model is loaded."""
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import func, select
+
+from api.deps import EngineDep, SessionDep
+from api.schemas import Health
+from api.storage.models import ProfileRow
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="服务状态 liveness and readiness")
+def healthz(session: SessionDep, engine: EngineDep) -> Health:
+    if not engine.loaded:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "模型加载中 model is loading")
+    n = session.scalar(select(func.count()).select_from(ProfileRow)) or 0
+    return Health(status="ok", model=engine.model_name, profiles=n)

@@ -1,0 +1,44 @@
+"""API key management (admin): create, list, revoke."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, status
+from sqlalchemy import select
+
+from api.deps import AdminDep, SessionDep, field_error, not_found
+from api.schemas import KeyCreate, KeyCreated, KeyPublic
+from api.security import KeyError_, create_key
+from api.storage.models import ApiKey
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+
+def _public(k: ApiKey) -> dict[str, Any]:
+    return {"id": k.id, "prefix": k.prefix, "role": k.role, "enterprise": k.enterprise_id,
+            "note": k.note, "revoked": k.revoked, "created_at": k.created_at}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=KeyCreated, summary="新建密钥 create a key (shown once)")
+def post_key(body: KeyCreate, _who: AdminDep, session: SessionDep) -> dict[str, Any]:
+    try:
+        row, plaintext = create_key(session, body.role, body.enterprise, body.note)
+    except KeyError_ as exc:
+        raise field_error(["body", "enterprise"], str(exc)) from None
+    session.commit()
+    return {**_public(row), "key": plaintext}
+
+
+@router.get("", response_model=list[KeyPublic], summary="密钥列表 list keys (no secrets)")
+def list_keys(_who: AdminDep, session: SessionDep) -> list[dict[str, Any]]:
+    return [_public(k) for k in session.scalars(select(ApiKey).order_by(ApiKey.id))]
+
+
+@router.delete("/{key_id}", response_model=KeyPublic, summary="吊销密钥 revoke a key")
+def revoke_key(key_id: Annotated[int, Path(ge=1, le=2**62)], _who: AdminDep, session: SessionDep) -> dict[str, Any]:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise not_found("key", key_id)
+    row.revoked = True
+    session.commit()
+    return _public(row)

@@ -1,0 +1,133 @@
+"""Profiles (office): upsert a JSON array, import a file, list, get one."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Form, Query, UploadFile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error, not_found, record_error
+from api.records import profile_fields, profile_public, record_error_type, validate_profile
+from api.schemas import ProfileCreate, ProfilePublic, ProfilesUpserted
+from api.storage.models import ProfileRow
+from matching.types import Profile
+
+router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
+
+FORMATS = ("jsonl", "json", "ndjson", "csv", "tsv", "xlsx")
+
+
+def upsert_profiles(session: Session, profiles: list[Profile]) -> ProfilesUpserted:
+    """Insert or replace profiles by id (last one wins within the list); caller commits."""
+    by_id: dict[str, Profile] = {}
+    for p in profiles:
+        by_id[p.id] = p
+    ids = list(by_id)
+    existing: dict[str, ProfileRow] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        existing.update({r.id: r for r in session.scalars(select(ProfileRow).where(ProfileRow.id.in_(chunk)))})
+    for pid, p in by_id.items():
+        fields = profile_fields(p)
+        row = existing.get(pid)
+        if row is None:
+            session.add(ProfileRow(id=pid, **fields))
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+    session.flush()
+    return ProfilesUpserted(upserted=len(ids), created=len(ids) - len(existing), updated=len(existing), ids=ids)
+
+
+@router.post("", response_model=ProfilesUpserted, summary="批量写入人员 upsert profiles by id")
+def post_profiles(
+    body: Annotated[list[ProfileCreate], Body(description="JSON array of profile records")],
+    _who: StaffDep,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> ProfilesUpserted:
+    if len(body) > settings.max_profiles_per_request:
+        raise field_error(["body"], f"一次最多 {settings.max_profiles_per_request} 条 at most {settings.max_profiles_per_request} profiles per request")
+    record_error_cls = record_error_type()
+    profiles: list[Profile] = []
+    for i, item in enumerate(body):
+        try:
+            profiles.append(validate_profile(item.model_dump(mode="json", exclude_unset=True, exclude_none=True)))
+        except record_error_cls as exc:
+            raise record_error(exc, ["body", i]) from None
+    result = upsert_profiles(session, profiles)
+    session.commit()
+    engine.invalidate()
+    return result
+
+
+@router.post("/import", response_model=ProfilesUpserted, summary="上传文件导入人员 import profiles from JSONL/CSV/XLSX")
+def import_profiles(
+    file: Annotated[UploadFile, File(description="profiles file: .jsonl, .csv or .xlsx")],
+    _who: StaffDep,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    format: Annotated[str | None, Form(description="jsonl|csv|xlsx (default: from the file name)", max_length=10)] = None,
+) -> ProfilesUpserted:
+    name = (file.filename or "upload").rsplit("/", 1)[-1][:200]
+    fmt = (format or Path(name).suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise field_error(["body", "format" if format else "file"], f"不支持的格式 unsupported format {fmt!r}; use one of {', '.join(FORMATS)}")
+    from matching.readers import read_profiles  # noqa: PLC0415
+
+    record_error_cls = record_error_type()
+    fd, tmp = tempfile.mkstemp(suffix=f".{fmt}", prefix="xfd-import-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := file.file.read(1 << 20):
+                out.write(chunk)
+        try:
+            profiles = list(read_profiles(tmp))
+        except record_error_cls as exc:
+            line = getattr(exc, "line", None)
+            field = getattr(exc, "field", None)
+            reason = getattr(exc, "reason", None) or str(exc)
+            where = f"{name}" + (f":{line}" if line else "")
+            loc: list[Any] = ["body", "file"] + ([f"line {line}"] if line else []) + ([field] if field else [])
+            raise field_error(loc, f"{where}: {field or ''}: {reason}") from None
+        except (ValueError, UnicodeDecodeError, KeyError, OSError) as exc:
+            raise field_error(["body", "file"], f"{name}: 无法读取 cannot read: {exc}") from None
+        except Exception as exc:  # noqa: BLE001  (openpyxl/zip errors on corrupt uploads)
+            if type(exc).__module__.startswith(("zipfile", "openpyxl", "csv", "json")):
+                raise field_error(["body", "file"], f"{name}: 无法读取 cannot read: {exc}") from None
+            raise
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    if not profiles:
+        raise field_error(["body", "file"], f"{name}: 文件中没有记录 no records in the file")
+    if len(profiles) > settings.max_profiles_per_request:
+        raise field_error(["body", "file"], f"一次最多 {settings.max_profiles_per_request} 条 at most {settings.max_profiles_per_request} profiles per file")
+    result = upsert_profiles(session, profiles)
+    session.commit()
+    engine.invalidate()
+    return result
+
+
+@router.get("", response_model=list[ProfilePublic], summary="人员列表 list profiles")
+def list_profiles(
+    _who: StaffDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[dict[str, Any]]:
+    rows = session.scalars(select(ProfileRow).order_by(ProfileRow.id).offset(offset).limit(limit))
+    return [profile_public(r) for r in rows]
+
+
+@router.get("/{profile_id}", response_model=ProfilePublic, summary="单个人员 one profile")
+def get_profile(profile_id: str, _who: StaffDep, session: SessionDep) -> dict[str, Any]:
+    row = session.get(ProfileRow, profile_id)
+    if row is None:
+        raise not_found("profile", profile_id)
+    return profile_public(row)

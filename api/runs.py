@@ -1,0 +1,167 @@
+"""Batch reassignment runs in background threads.
+
+A run is a row in ``assignment_runs`` created (and committed) before the 202
+is sent; a worker thread then scores the demands, solves the team plan and
+stores it.  The work does not depend on the HTTP connection, so it survives
+the client going away.  ``progress`` goes 0 -> 1; any exception marks the run
+``failed`` with its reason.  Runs found ``running`` at start-up (the process
+died mid-run) are marked failed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.engine import MatchEngine
+from api.records import demand_from_row
+from api.storage.models import AssignmentRun, DemandRow
+from matching.types import Demand, Profile
+
+log = logging.getLogger("xfd.runs")
+
+#: (profiles, demands, scores (n_demands, n_profiles), required, solver, continuity_bonus) -> plan JSON
+Planner = Callable[[Sequence[Profile], Sequence[Demand], np.ndarray, Sequence[tuple[str, ...]], str, float], dict[str, Any]]
+
+EMPTY_PLAN: dict[str, Any] = {"objective": 0.0, "teams": [], "unassigned": [], "moves": []}
+
+
+def default_planner(profiles, demands, scores, required, solver, continuity_bonus) -> dict[str, Any]:  # noqa: ANN001
+    """``matching.assign.plan_teams`` then ``plan_to_json`` (imported lazily)."""
+    from matching.assign import plan_teams, plan_to_json  # noqa: PLC0415
+
+    plan = plan_teams(profiles, demands, scores, required, solver=solver, continuity_bonus=continuity_bonus)
+    return plan_to_json(plan)
+
+
+def _np_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types only (numpy scalars and tuples converted)."""
+    return json.loads(json.dumps(obj, default=_np_default, ensure_ascii=False))
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def plan_for(engine: MatchEngine, planner: Planner, demands: Sequence[Demand], solver: str, bonus: float,
+             progress: Callable[[float], None] = lambda _p: None) -> dict[str, Any]:
+    """Score ``demands`` against every profile and solve one plan (JSON shape)."""
+    if not demands:
+        return dict(EMPTY_PLAN)
+    profiles, scores, required = engine.score(demands)
+    progress(0.6)
+    if not profiles:
+        return {**EMPTY_PLAN, "unassigned": [{"demand_id": d.id, "reason": "没有人员档案 no profiles stored"} for d in demands]}
+    plan = planner(profiles, list(demands), scores, required, solver, bonus)
+    return jsonable(plan)
+
+
+class RunManager:
+    """Starts runs and executes them on a small thread pool."""
+
+    def __init__(self, sessions: sessionmaker[Session], engine: MatchEngine, planner: Planner,
+                 solver: str = "exact", continuity_bonus: float = 0.1, workers: int = 1) -> None:
+        self._sessions = sessions
+        self._engine = engine
+        self._planner = planner
+        self._solver = solver
+        self._bonus = continuity_bonus
+        self._workers = workers
+        self._recovered = False
+        self._pool: ThreadPoolExecutor | None = None
+
+    def open(self) -> None:
+        """Start the worker pool (again, after ``close``)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="xfd-run")
+
+    def recover(self) -> int:
+        """Mark runs left ``running`` by a dead process as failed; returns how many.
+
+        Only the first call does anything (a lifespan re-entered in the same
+        process must not fail its own live runs)."""
+        if self._recovered:
+            return 0
+        self._recovered = True
+        with self._sessions() as s:
+            res = s.execute(
+                update(AssignmentRun)
+                .where(AssignmentRun.status == "running")
+                .values(status="failed", reason="服务重启，任务中断 interrupted by a service restart", finished_at=utcnow())
+            )
+            s.commit()
+            return res.rowcount or 0
+
+    def start(self, session: Session, created_by: int | None, demand_ids: list[str] | None,
+              solver: str | None, continuity_bonus: float | None) -> AssignmentRun:
+        """Create the run row, commit it, then queue the work. Returns the row."""
+        params = {
+            "demand_ids": demand_ids,
+            "solver": solver or self._solver,
+            "continuity_bonus": self._bonus if continuity_bonus is None else float(continuity_bonus),
+        }
+        run = AssignmentRun(id=uuid.uuid4().hex, status="running", progress=0.0, params=params, created_by=created_by)
+        session.add(run)
+        session.commit()
+        if self._pool is None:
+            self.open()
+        self._pool.submit(self._execute, run.id)
+        return run
+
+    def propose(self, demand: Demand, solver: str | None = None) -> dict[str, Any]:
+        """A plan for one demand alone (synchronous; other demands' load is ignored)."""
+        return plan_for(self._engine, self._planner, [demand], solver or self._solver, self._bonus)
+
+    def _set(self, run_id: str, **values: Any) -> None:
+        with self._sessions() as s:
+            s.execute(update(AssignmentRun).where(AssignmentRun.id == run_id).values(**values))
+            s.commit()
+
+    def _execute(self, run_id: str) -> None:
+        try:
+            with self._sessions() as s:
+                run = s.get(AssignmentRun, run_id)
+                if run is None:
+                    return
+                params = dict(run.params or {})
+                query = select(DemandRow).order_by(DemandRow.created_at, DemandRow.id)
+                ids = params.get("demand_ids")
+                if ids is not None:
+                    query = query.where(DemandRow.id.in_(ids))
+                else:
+                    query = query.where(DemandRow.status != "closed")
+                demands = [demand_from_row(r) for r in s.scalars(query)]
+            self._set(run_id, progress=0.1)
+            plan = plan_for(self._engine, self._planner, demands, params["solver"], params["continuity_bonus"],
+                            progress=lambda p: self._set(run_id, progress=p))
+            self._set(run_id, status="done", progress=1.0, plan=plan, finished_at=utcnow())
+        except Exception as exc:  # noqa: BLE001  (a failed run records its reason)
+            log.exception("assignment run %s failed", run_id)
+            reason = f"{type(exc).__name__}: {exc}"[:2000]
+            try:
+                self._set(run_id, status="failed", reason=reason, finished_at=utcnow())
+            except Exception:  # noqa: BLE001
+                log.exception("could not mark run %s failed", run_id)
+
+    def close(self, wait: bool = False) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)

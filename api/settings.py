@@ -1,0 +1,35 @@
+"""One settings object for the service, read from ``XFD_*`` environment variables.
+
+``XFD_DATABASE_URL`` takes any SQLAlchemy URL (default: the SQLite file
+``xfd.db`` in the current directory); ``XFD_MODEL`` picks the embedding model
+by name (``e5-small``, ``lexical``) or folder.  Limits are in bytes or
+characters as named.
+"""
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set as ``XFD_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="XFD_", extra="ignore")
+
+    database_url: str = "sqlite:///xfd.db"
+    model: str = "e5-small"
+    #: run Alembic migrations to head when the app starts
+    auto_migrate: bool = True
+    #: largest request body on ordinary routes (bytes) -> 413 beyond it
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    #: largest body for profile uploads (``/v1/profiles``, ``/v1/profiles/import``)
+    max_import_bytes: int = Field(default=32 << 20, ge=1024)
+    #: most profiles accepted in one request
+    max_profiles_per_request: int = Field(default=20_000, ge=1)
+    #: longest recommendation list (``k``) a caller may ask for
+    max_k: int = Field(default=200, ge=1)
+    #: solver name passed to ``matching.assign.plan_teams``
+    solver: str = "exact"
+    continuity_bonus: float = 0.1
+    #: how many assignment runs may execute at the same time
+    run_workers: int = Field(default=1, ge=1, le=8)

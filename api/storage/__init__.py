@@ -1,0 +1,22 @@
+"""Persistent storage: SQLAlchemy 2 models, engine/session set-up, migrations."""
+from api.storage.models import (
+    ApiKey,
+    AssignmentRun,
+    Base,
+    DemandRow,
+    Enterprise,
+    Feedback,
+    IdempotencyRecord,
+    ProfileRow,
+)
+
+__all__ = [
+    "ApiKey",
+    "AssignmentRun",
+    "Base",
+    "DemandRow",
+    "Enterprise",
+    "Feedback",
+    "IdempotencyRecord",
+    "ProfileRow",
+]

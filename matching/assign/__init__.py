@@ -1,0 +1,51 @@
+"""Team formation for demands: encode -> solve -> decode.
+
+``plan_teams`` is the public entry; see ``solve.py`` for the method and
+``../shared/INTERFACES.md`` (plan) for the contract.  Team-kind profiles are
+not placed as members in v1 (capacity 0); teachers and students are.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from matching.assign.check import Violation, check_plan
+from matching.assign.encode import Index, encode_problem
+from matching.assign.plan import (Member, Move, Plan, TeamPlan, Unassigned, decode_plan,
+                                  plan_to_json, write_plan_xlsx)
+from matching.assign.preflight import Preflight, preflight
+from matching.assign.problem import TeamProblem
+from matching.assign.solve import SOLVERS, SolveOptions, Solution
+from matching.assign.solve import solve as solve_problem
+from matching.types import Demand, Profile
+
+__all__ = [
+    "plan_teams", "encode_problem", "solve_problem", "decode_plan", "plan_to_json", "write_plan_xlsx",
+    "check_plan", "preflight", "Plan", "TeamPlan", "Member", "Unassigned", "Move", "Index",
+    "TeamProblem", "SolveOptions", "Solution", "Violation", "Preflight", "SOLVERS",
+]
+
+
+def plan_teams(profiles: Sequence[Profile], demands: Sequence[Demand], scores: np.ndarray,
+               required: Sequence[tuple[str, ...]], *, solver: str = "exact",
+               continuity_bonus: float = 0.1, fairness: str = "sum", seed: int | None = None,
+               jitter: float = 0.0, time_limit: float | None = None,
+               grade_bonus: float = 0.002) -> Plan:
+    """Staff as many demands as possible, then maximise the sum of member scores.
+
+    ``scores`` (len(demands), len(profiles)) in [0, 1] are the scoring core's
+    scores; ``required[i]`` the disciplines demand i must cover.
+    ``continuity_bonus`` is added per kept current member (reported apart from
+    ``objective``); ``fairness="maxmin"`` first maximises the minimum team
+    score (sum of member scores / size_max); ``jitter`` > 0 perturbs pair
+    weights by at most ``jitter`` with ``seed``; ``grade_bonus`` is a small
+    tie-breaking reward per distinct student grade in a team; ``time_limit``
+    in seconds (the incumbent and bound are reported when it is hit).
+    """
+    problem, index = encode_problem(profiles, demands, scores, required)
+    opts = SolveOptions(continuity_bonus=float(continuity_bonus), fairness=fairness, seed=seed,
+                        jitter=float(jitter), grade_bonus=float(grade_bonus), time_limit=time_limit)
+    pre = preflight(problem, index)
+    sol = solve_problem(problem, solver, opts)
+    return decode_plan(problem, index, sol, pre, continuity_bonus)

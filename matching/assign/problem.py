@@ -1,0 +1,122 @@
+"""The team-formation problem as arrays only (no ids, no strings).
+
+Encoding (ids -> rows/cols) lives in :mod:`matching.assign.encode`; solvers in
+:mod:`matching.assign.solve` see a :class:`TeamProblem` and nothing else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class TeamProblem:
+    """All demands and profiles of one batch, as arrays.
+
+    Shapes: D demands, P profiles, K disciplines.
+
+    - ``scores`` float (D, P) in [0, 1]: calibrated match score of each pair
+      (the numbers ``xfd score`` reports).
+    - ``is_teacher`` bool (P,): teachers may lead; everyone else is a student.
+    - ``capacity`` int (P,) >= 0: how many teams a profile may join.
+    - ``forbidden`` bool (D, P): the pair may never be placed (conflict of interest).
+    - ``covers`` bool (P, K): the profile covers discipline k.
+    - ``required`` bool (D, K): the demand's team must cover discipline k.
+    - ``size_min``, ``size_max`` int (D,): inclusive bounds on team members,
+      0 <= size_min <= size_max.
+    - ``grade`` int (P,): 1..4 for students, 0 for teachers/unknown.
+    - ``current`` bool (D, P): last semester's members (continuity).
+    """
+
+    scores: np.ndarray
+    is_teacher: np.ndarray
+    capacity: np.ndarray
+    forbidden: np.ndarray
+    covers: np.ndarray
+    required: np.ndarray
+    size_min: np.ndarray
+    size_max: np.ndarray
+    grade: np.ndarray
+    current: np.ndarray
+
+    @property
+    def n_demands(self) -> int:
+        return int(self.scores.shape[0])
+
+    @property
+    def n_profiles(self) -> int:
+        return int(self.scores.shape[1])
+
+    @property
+    def n_disciplines(self) -> int:
+        return int(self.covers.shape[1])
+
+    def validate(self) -> "TeamProblem":
+        """Check shapes, dtypes and ranges; raise ValueError naming both values.
+
+        Returns ``self`` so calls can be chained.
+        """
+        s = np.asarray(self.scores)
+        if s.ndim != 2:
+            raise ValueError(f"scores must be 2-D (demands, profiles) but has {s.ndim} dimensions")
+        n_d, n_p = s.shape
+        if not np.issubdtype(s.dtype, np.floating) and not np.issubdtype(s.dtype, np.integer):
+            raise ValueError(f"scores must be numeric but has dtype {s.dtype}")
+        if s.size and (not np.all(np.isfinite(s))):
+            raise ValueError("scores contains NaN or infinite values")
+        if s.size and (s.min() < 0 or s.max() > 1):
+            raise ValueError(f"scores must lie in [0, 1] but range over [{s.min():g}, {s.max():g}]")
+
+        def vec(name: str, n: int, what: str) -> None:
+            a = np.asarray(getattr(self, name))
+            if a.ndim != 1 or a.shape[0] != n:
+                got = a.shape[0] if a.ndim == 1 else f"shape {a.shape}"
+                raise ValueError(f"scores has {n} {what} but {name} has {got} entries")
+
+        def mat(name: str, shape: tuple[int, int], what: str) -> None:
+            a = np.asarray(getattr(self, name))
+            if a.shape != shape:
+                raise ValueError(f"{name} has shape {a.shape} but {what} implies {shape}")
+
+        vec("is_teacher", n_p, "columns (profiles)")
+        vec("capacity", n_p, "columns (profiles)")
+        vec("grade", n_p, "columns (profiles)")
+        vec("size_min", n_d, "rows (demands)")
+        vec("size_max", n_d, "rows (demands)")
+        mat("forbidden", (n_d, n_p), "scores shape")
+        mat("current", (n_d, n_p), "scores shape")
+        cov = np.asarray(self.covers)
+        if cov.ndim != 2 or cov.shape[0] != n_p:
+            raise ValueError(f"scores has {n_p} columns (profiles) but covers has shape {cov.shape}")
+        req = np.asarray(self.required)
+        if req.ndim != 2 or req.shape[0] != n_d:
+            raise ValueError(f"scores has {n_d} rows (demands) but required has shape {req.shape}")
+        if req.shape[1] != cov.shape[1]:
+            raise ValueError(
+                f"covers has {cov.shape[1]} disciplines but required has {req.shape[1]}")
+        for name in ("is_teacher", "forbidden", "current", "covers", "required"):
+            a = np.asarray(getattr(self, name))
+            if a.dtype != bool:
+                raise ValueError(f"{name} must have dtype bool but has {a.dtype}")
+        for name in ("capacity", "grade", "size_min", "size_max"):
+            a = np.asarray(getattr(self, name))
+            if not np.issubdtype(a.dtype, np.integer):
+                raise ValueError(f"{name} must have an integer dtype but has {a.dtype}")
+        cap = np.asarray(self.capacity)
+        if cap.size and cap.min() < 0:
+            j = int(np.argmin(cap))
+            raise ValueError(f"capacity must be >= 0 but profile column {j} has {int(cap[j])}")
+        smin, smax = np.asarray(self.size_min), np.asarray(self.size_max)
+        if smin.size and smin.min() < 0:
+            i = int(np.argmin(smin))
+            raise ValueError(f"size_min must be >= 0 but demand row {i} has {int(smin[i])}")
+        bad = np.nonzero(smin > smax)[0]
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"demand row {i}: size_min {int(smin[i])} is greater than size_max {int(smax[i])}")
+        g = np.asarray(self.grade)
+        if g.size and (g.min() < 0 or g.max() > 4):
+            raise ValueError(f"grade must lie in 0..4 but ranges over [{int(g.min())}, {int(g.max())}]")
+        return self

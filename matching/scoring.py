@@ -1,0 +1,273 @@
+"""The match scorer: demands × profiles -> calibrated scores in [0, 1], ranked and explained.
+
+Pipeline for one batch of demands (all arrays, no per-pair Python loops):
+
+1. document-level similarities, lexical (n_demands, n_docs) in [0, 1] and
+   dense (n_demands, n_docs) in background-standardised units (z);
+2. each weighted by the document's prior (kind, recency) and aggregated per
+   profile as a top-k mean (``matching.aggregate``);
+3. fused by a logistic calibration ``sigmoid(bias + w_dense·z + w_lex·lex)``
+   whose weights were fitted on development data, so a score means the same
+   across demands and profile sets.
+
+The tokenizer and encoders are passed in; with ``encoder=None`` the scorer is
+purely lexical.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from matching.aggregate import topk_mean
+from matching.corpus import DocTable, build_doc_table, doc_weights
+from matching.dense import DenseIndex
+from matching.disciplines import DisciplineInferer, DisciplineScore, DisciplineSpec, select
+from matching.encoders import Encoder
+from matching.lexical import LexicalIndex
+from matching.types import Demand, DemandMatches, Evidence, Match, Profile
+
+
+class Fusion(NamedTuple):
+    """Logistic fusion weights: score = sigmoid(bias + dense·z + lexical·lex)."""
+
+    bias: float
+    dense: float
+    lexical: float
+
+
+#: Fitted by ``benchmarks/quality.py --fit`` on the development data.
+DEFAULT_FUSION = Fusion(bias=-4.0, dense=1.0, lexical=8.0)
+LEXICAL_ONLY_FUSION = Fusion(bias=-3.0, dense=0.0, lexical=12.0)
+
+
+class Features(NamedTuple):
+    """Per-pair features of a batch: ``lexical`` and ``dense`` (n_demands, n_profiles);
+    ``doc_lexical`` and ``doc_dense`` (n_demands, n_docs); dense parts are None
+    for a lexical-only scorer."""
+
+    lexical: np.ndarray
+    dense: np.ndarray | None
+    doc_lexical: np.ndarray
+    doc_dense: np.ndarray | None
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+class MatchScorer:
+    """Hybrid lexical + dense scorer following the scikit-learn contract.
+
+    ``k``: documents averaged per profile (top-k mean); ``fusion``: weights
+    (``None`` picks the default for the configuration); ``lexical``: "bm25"
+    or "tfidf"; ``now_year``: reference year for recency (None = this year).
+    """
+
+    def __init__(
+        self,
+        tokenizer: Callable[[str], list[str]],
+        encoder: Encoder | None = None,
+        english_encoder: Encoder | None = None,
+        lexical: str = "tfidf",
+        k: int = 3,
+        lexical_k: int | None = None,
+        fusion: Fusion | None = None,
+        now_year: int | None = None,
+        evidence_docs: int = 2,
+        evidence_terms: int = 6,
+        disciplines: Sequence[DisciplineSpec] = (),
+        batch: int = 64,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.encoder = encoder
+        self.english_encoder = english_encoder
+        self.lexical = lexical
+        self.k = k
+        self.lexical_k = lexical_k
+        self.fusion = fusion
+        self.now_year = now_year
+        self.evidence_docs = evidence_docs
+        self.evidence_terms = evidence_terms
+        self.disciplines = disciplines
+        self.batch = batch
+
+    # -- fitting -----------------------------------------------------------
+    def fit(self, profiles: Sequence[Profile]) -> "MatchScorer":
+        """Index the profiles' documents (lexical statistics, document vectors)."""
+        self.profiles_ = list(profiles)
+        self.table_: DocTable = build_doc_table(self.profiles_)
+        year = self.now_year or _dt.date.today().year
+        self.doc_weights_ = doc_weights(self.table_, year)
+        texts = list(self.table_.texts)
+        self.lexical_ = LexicalIndex(self.tokenizer, method=self.lexical).fit(texts)
+        self.dense_ = (
+            DenseIndex(self.encoder, self.english_encoder).fit(texts) if self.encoder is not None else None
+        )
+        self.fusion_ = self.fusion or (DEFAULT_FUSION if self.encoder is not None else LEXICAL_ONLY_FUSION)
+        self.inferer_ = (
+            DisciplineInferer(self.tokenizer, self.encoder).fit(self.disciplines) if self.disciplines else None
+        )
+        pool = sorted({c for p in self.profiles_ for c in p.disciplines})
+        self.pool_disciplines_ = pool
+        pairs = [(j, pool.index(c)) for j, p in enumerate(self.profiles_) for c in dict.fromkeys(p.disciplines)]
+        self.pool_pairs_ = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        return self
+
+    # -- scoring -----------------------------------------------------------
+    def features(self, demands: Sequence[Demand], tokens: Sequence[list[str]] | None = None) -> Features:
+        """Document- and profile-level features of a batch of demands."""
+        texts = [d.text for d in demands]
+        toks = list(tokens) if tokens is not None else [self.tokenizer(t) for t in texts]
+        n_p = self.table_.n_profiles
+        owner = self.table_.owner
+        w = self.doc_weights_
+        doc_lex = self.lexical_.similarity(texts, toks)
+        lk = self.lexical_k or self.k
+        lex = topk_mean(doc_lex, owner, n_p, k=lk, weights=w)
+        if self.dense_ is None:
+            return Features(lex, None, doc_lex, None)
+        doc_dense = self.dense_.similarity(texts)
+        # weights scale the positive part only: a prior must not flip a sign
+        dense = topk_mean(doc_dense, owner, n_p, k=self.k, weights=w, empty=-3.0)
+        return Features(lex, dense, doc_lex, doc_dense)
+
+    def fuse(self, f: Features) -> np.ndarray:
+        """Calibrated scores (n_demands, n_profiles) in (0, 1) from features."""
+        fu = self.fusion_
+        x = fu.bias + fu.lexical * f.lexical
+        if f.dense is not None:
+            x = x + fu.dense * f.dense
+        return _sigmoid(x)
+
+    def score(self, demands: Sequence[Demand], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Calibrated match scores (n_demands, n_profiles) in (0, 1).
+
+        Computed in batches of ``batch`` demands in input order (the same
+        batches ``rank`` uses, so both give identical numbers).
+        ``progress(n)`` is called after each batch with the demands done.
+        """
+        out = np.zeros((len(demands), self.table_.n_profiles))
+        for s in range(0, len(demands), self.batch):
+            part = demands[s : s + self.batch]
+            out[s : s + len(part)] = self.fuse(self.features(part))
+            if progress is not None:
+                progress(len(part))
+        return out
+
+    # -- disciplines -------------------------------------------------------
+    def propose_disciplines(self, demands: Sequence[Demand], scores: np.ndarray | None = None, top: int = 5
+                            ) -> list[tuple[DisciplineScore, ...]]:
+        """Disciplines each demand probably needs, best first, scores in [0, 1].
+
+        Candidates are the disciplines the profile pool declares (so a
+        proposal can be covered by exact name), or the whole discipline table
+        when no profile declares any.  Evidence: the match scores of the
+        profiles declaring a discipline (top-2 mean), times the text's
+        similarity to the discipline's description in the table when known.
+        """
+        texts = [d.text for d in demands]
+        n = len(demands)
+        if self.pool_disciplines_:
+            names = list(self.pool_disciplines_)
+            sc = self.score(demands) if scores is None else scores
+            pj, pc = self.pool_pairs_[:, 0], self.pool_pairs_[:, 1]
+            pool = topk_mean(sc[:, pj], pc, len(names), k=2)
+            pool = pool / np.maximum(pool.max(axis=1, keepdims=True), 1e-12)
+            combined = pool
+            if self.inferer_ is not None:
+                known = {c: i for i, c in enumerate(self.inferer_.names_)}
+                probs = self.inferer_.predict_proba(texts)
+                tab = np.zeros((n, len(names)))
+                cols = [(i, known[c]) for i, c in enumerate(names) if c in known]
+                if cols:
+                    ci, ti = zip(*cols)
+                    tab[:, list(ci)] = probs[:, list(ti)]
+                    tab = tab / np.maximum(tab.max(axis=1, keepdims=True), 1e-12)
+                    combined = pool * (0.5 + 0.5 * tab)
+        elif self.inferer_ is not None:
+            names = list(self.inferer_.names_)
+            combined = self.inferer_.predict_proba(texts)
+            combined = combined / np.maximum(combined.max(axis=1, keepdims=True), 1e-12)
+        else:
+            return [() for _ in demands]
+        out = []
+        for row in combined:
+            order = np.argsort(-row, kind="stable")[:top]
+            out.append(tuple(DisciplineScore(names[j], float(row[j])) for j in order))
+        return out
+
+    def required_disciplines(
+        self, demands: Sequence[Demand], scores: np.ndarray | None = None, max_disciplines: int = 3,
+        relative: float = 0.8,
+    ) -> list[tuple[str, ...]]:
+        """Each demand's required disciplines: its own list, else inferred
+        (the best proposal plus any within ``relative`` of it, at most
+        ``max_disciplines`` and never more than the team's minimum size)."""
+        need = [i for i, d in enumerate(demands) if not d.disciplines]
+        out: list[tuple[str, ...]] = [tuple(d.disciplines) for d in demands]
+        if not need:
+            return out
+        sub = [demands[i] for i in need]
+        props = self.propose_disciplines(sub, None if scores is None else scores[need])
+        for i, prop in zip(need, props):
+            if not prop:
+                continue
+            cap = max(1, min(max_disciplines, demands[i].team_size[0]))
+            top = prop[0].score
+            out[i] = tuple(p.name for p in prop[:cap] if p.score >= relative * top and p.score > 0)
+        return out
+
+    # -- ranking and explanations -------------------------------------------
+    def rank(
+        self, demands: Sequence[Demand], top_k: int = 10, progress: Callable[[int], None] | None = None
+    ) -> list[DemandMatches]:
+        """Ranked, explained matches per demand (``top_k`` <= 0 lists all).
+
+        Ties are broken by profile order.  ``progress(n)`` is called after
+        each batch.
+        """
+        out: list[DemandMatches] = []
+        n_p = self.table_.n_profiles
+        kk = n_p if top_k <= 0 else min(top_k, n_p)
+        for s in range(0, len(demands), self.batch):
+            part = demands[s : s + self.batch]
+            toks = [self.tokenizer(d.text) for d in part]
+            f = self.features(part, toks)
+            scores = self.fuse(f)
+            for i, d in enumerate(part):
+                order = np.lexsort((np.arange(n_p), -scores[i]))[:kk]
+                qwords = self._words(d.text)
+                matches = tuple(
+                    Match(self.profiles_[j].id, float(scores[i, j]), self._evidence(f, i, j, qwords))
+                    for j in order
+                )
+                out.append(DemandMatches(d.id, matches))
+            if progress is not None:
+                progress(len(part))
+        return out
+
+    def _words(self, text: str) -> list[str]:
+        """Word tokens for evidence (no character n-grams when the tokenizer can say)."""
+        words = getattr(self.tokenizer, "words", None)
+        return words(text) if callable(words) else self.tokenizer(text)
+
+    def _evidence(self, f: Features, i: int, j: int, query_tokens: list[str]) -> tuple[Evidence, ...]:
+        rows = np.flatnonzero(self.table_.owner == j)
+        if rows.size == 0:
+            return ()
+        fu = self.fusion_
+        val = fu.lexical * f.doc_lexical[i, rows]
+        if f.doc_dense is not None:
+            val = val + fu.dense * f.doc_dense[i, rows]
+        best = rows[np.argsort(-val, kind="stable")[: self.evidence_docs]]
+        q = set(query_tokens)
+        vocab, idf = self.lexical_.vocabulary_, self.lexical_.idf_
+        ev = []
+        for r in best:
+            shared = {t for t in self.lexical_.doc_tokens_[r] if t in q}
+            terms = sorted(shared, key=lambda t: (-idf[vocab[t]] if t in vocab else 0.0, t))[: self.evidence_terms]
+            ev.append(Evidence(self.table_.titles[r], tuple(terms)))
+        return tuple(ev)

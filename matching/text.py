@@ -1,0 +1,140 @@
+"""Text normalisation and tokenisation for mixed Chinese and English.
+
+``normalize`` folds full-width forms to half-width (NFKC) and case;
+``Tokenizer`` splits Chinese with jieba (a private instance carrying the
+project's domain dictionary, loaded lazily on first use, never at import)
+and English with a word regex plus light suffix stripping, and drops
+stopwords.  Tokens are lower-case strings.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z][a-z0-9\-\+\.#]*[a-z0-9\+#]|[a-z]")
+_SPACE = re.compile(r"\s+")
+_TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width -> half-width), lower case, collapsed white space."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text or "")).strip().lower()
+
+
+def cjk_ratio(text: str) -> float:
+    """Share of CJK ideographs among the non-space characters of ``text`` (0..1)."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return 0.0
+    return sum(1 for c in chars if _CJK.match(c)) / len(chars)
+
+
+def is_english(text: str, threshold: float = 0.02) -> bool:
+    """True when the text has (almost) no Chinese characters but some Latin letters."""
+    return cjk_ratio(text) < threshold and bool(re.search(r"[A-Za-z]{3}", text))
+
+
+def _stem(word: str) -> str:
+    """A light English stemmer: strips common inflections (ies, es, s, ing, ed)."""
+    if len(word) <= 4 or not word.isalpha():
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: len(word) - len(suffix)] + repl
+    return word
+
+
+class Tokenizer:
+    """Domain-aware tokenizer.
+
+    Parameters are stored only; jieba and the dictionary load on first call.
+    ``user_dict``: a jieba dictionary file (``word freq tag`` per line);
+    ``stopwords``: tokens to drop (compared after normalisation);
+    ``min_len``: drop Latin tokens shorter than this (Chinese single
+    characters are dropped); ``char_ngrams``: also emit overlapping Chinese
+    character n-grams of this length (0 = none), which recover technical
+    terms jieba splits differently in two texts.
+    """
+
+    def __init__(
+        self,
+        user_dict: Path | None = None,
+        stopwords: Iterable[str] = (),
+        min_len: int = 2,
+        stem: bool = True,
+        char_ngrams: int = 0,
+    ) -> None:
+        self.user_dict = user_dict
+        self.stopwords = frozenset(normalize(w) for w in stopwords)
+        self.min_len = min_len
+        self.stem = stem
+        self.char_ngrams = char_ngrams
+        self._jieba = None
+        self._lock = threading.Lock()
+
+    def _engine(self):  # noqa: ANN202 - jieba has no types
+        if self._jieba is None:
+            with self._lock:
+                if self._jieba is None:
+                    import logging
+
+                    import jieba  # noqa: PLC0415 - lazy: no loading at import
+
+                    jieba.setLogLevel(logging.WARNING)
+                    tk = jieba.Tokenizer()
+                    tk.initialize()
+                    if self.user_dict is not None and Path(self.user_dict).is_file():
+                        tk.load_userdict(str(self.user_dict))
+                    self._jieba = tk
+        return self._jieba
+
+    def __call__(self, text: str) -> list[str]:
+        """Word tokens of ``text`` in order, then its character n-grams (duplicates kept)."""
+        words = self.words(text)
+        if self.char_ngrams <= 0:
+            return words
+        n = self.char_ngrams
+        grams = [run[i : i + n] for run in _CJK_RUN.findall(normalize(text)) for i in range(len(run) - n + 1)]
+        return words + grams
+
+    def words(self, text: str) -> list[str]:
+        """Word tokens only (jieba words, English words), stopwords removed."""
+        t = normalize(text)
+        if not t:
+            return []
+        out: list[str] = []
+        sw = self.stopwords
+        for piece in self._engine().lcut(t, HMM=True):
+            piece = piece.strip()
+            if not piece or not _TOKEN_OK.search(piece):
+                continue
+            if _CJK.search(piece):
+                if len(piece) < 2 or piece in sw:
+                    continue
+                out.append(piece)
+            else:
+                for w in _LATIN_WORD.findall(piece):
+                    if len(w) < self.min_len or w in sw or w.isdigit():
+                        continue
+                    out.append(_stem(w) if self.stem else w)
+        return out
+
+    def many(self, texts: Sequence[str]) -> list[list[str]]:
+        return [self(t) for t in texts]
+
+
+def default_tokenizer() -> Tokenizer:
+    """The project's tokenizer with the dictionary and stopwords in ``corpora/``."""
+    from corpora import corpus_path  # noqa: PLC0415
+
+    dict_path = corpus_path("jieba_dict.txt")
+    sw_path = corpus_path("stopwords.txt")
+    stop = sw_path.read_text(encoding="utf-8").split() if sw_path.is_file() else ()
+    return Tokenizer(user_dict=dict_path if dict_path.is_file() else None, stopwords=stop, char_ngrams=2)

@@ -1,0 +1,192 @@
+"""A persistent embedding cache: a text's vector is computed once per model and role.
+
+:class:`EmbeddingCache` is a SQLite file (WAL mode) mapping
+``(encoder name, role, sha256(text))`` to a float32 vector.
+:class:`CachedEncoder` wraps any :class:`matching.encoders.Encoder`, looks texts
+up (in memory first, then SQLite), encodes only the misses — deduplicated, in
+one batched call — stores them, and returns rows in input order.  So scoring a
+new demand against 1,000 indexed profiles encodes the demand only.
+
+Both are thread-safe: the FastAPI service calls them from worker threads.
+"""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from matching.encoders import Encoder, Role
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    encoder TEXT NOT NULL,
+    role    TEXT NOT NULL,
+    text_sha BLOB NOT NULL,
+    dim     INTEGER NOT NULL,
+    vec     BLOB NOT NULL,
+    PRIMARY KEY (encoder, role, text_sha)
+) WITHOUT ROWID
+"""
+_CHUNK = 500  # keys per SELECT, below SQLite's bound-parameter limit
+
+
+class CacheKey(NamedTuple):
+    """Identifies one vector: encoder ``name``, ``role``, and the 32-byte sha256 of the text."""
+
+    encoder: str
+    role: str
+    text_sha: bytes
+
+
+def text_sha256(text: str) -> bytes:
+    """sha256 digest (32 bytes) of the UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+class EmbeddingCache:
+    """Float32 vectors in a SQLite file, keyed by :class:`CacheKey`.
+
+    One connection guarded by a lock; WAL journal so several processes may
+    share the file.  ``path`` may be ``":memory:"`` for a throw-away cache.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0, isolation_level=None)
+        with self._lock:
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+
+    def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, np.ndarray]:
+        """Stored vectors for those ``keys`` that are present (float32, shape ``(dim,)``)."""
+        groups: dict[tuple[str, str], list[bytes]] = {}
+        for k in keys:
+            groups.setdefault((k.encoder, k.role), []).append(k.text_sha)
+        found: dict[CacheKey, np.ndarray] = {}
+        with self._lock:
+            for (enc, role), shas in groups.items():
+                shas = list(dict.fromkeys(shas))
+                for a in range(0, len(shas), _CHUNK):
+                    part = shas[a:a + _CHUNK]
+                    q = ("SELECT text_sha, dim, vec FROM embeddings WHERE encoder=? AND role=? AND text_sha IN ("
+                         + ",".join("?" * len(part)) + ")")
+                    for sha, dim, blob in self._conn.execute(q, [enc, role, *part]):
+                        vec = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+                        if vec.shape[0] == dim:
+                            found[CacheKey(enc, role, bytes(sha))] = vec
+        return found
+
+    def put_many(self, items: Iterable[tuple[CacheKey, np.ndarray]]) -> int:
+        """Store (key, vector) pairs, replacing existing ones; returns how many were written."""
+        rows = []
+        for k, v in items:
+            v = np.asarray(v, dtype="<f4").reshape(-1)
+            rows.append((k.encoder, k.role, k.text_sha, int(v.shape[0]), v.tobytes()))
+        if not rows:
+            return 0
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO embeddings (encoder, role, text_sha, dim, vec) VALUES (?,?,?,?,?)", rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return len(rows)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection (further use raises ``sqlite3.ProgrammingError``)."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> EmbeddingCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CachedEncoder:
+    """An :class:`~matching.encoders.Encoder` that encodes each (role, text) once.
+
+    Same ``name`` and ``dim`` as the wrapped encoder.  Lookups go to an
+    in-process dict first, then to ``cache`` (optional, persistent).  Only the
+    misses are encoded, deduplicated, in a single ``encoder.encode`` call.
+    Counters ``hits`` and ``encoded`` report what happened so far.
+    """
+
+    def __init__(self, encoder: Encoder, cache: EmbeddingCache | None = None, memory: bool = True) -> None:
+        self.encoder = encoder
+        self.cache = cache
+        self.name = encoder.name
+        self.dim = encoder.dim
+        self._memory: dict[tuple[str, bytes], np.ndarray] | None = {} if memory else None
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.encoded = 0
+
+    def encode(self, texts: Sequence[str], role: Role = "passage") -> np.ndarray:
+        """float32 ``(len(texts), dim)``, rows in input order, identical to ``encoder.encode``."""
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        shas = [text_sha256(t) for t in texts]
+        have: dict[bytes, np.ndarray] = {}
+        if self._memory is not None:
+            with self._lock:
+                for s in shas:
+                    v = self._memory.get((role, s))
+                    if v is not None:
+                        have[s] = v
+        todo = [s for s in dict.fromkeys(shas) if s not in have]
+        if todo and self.cache is not None:
+            got = self.cache.get_many([CacheKey(self.name, role, s) for s in todo])
+            for k, v in got.items():
+                if v.shape[0] == self.dim:
+                    have[k.text_sha] = v
+            self._remember(role, {k.text_sha: v for k, v in got.items() if v.shape[0] == self.dim})
+        first_text = {}
+        for s, t in zip(shas, texts):
+            first_text.setdefault(s, t)
+        missing = [s for s in dict.fromkeys(shas) if s not in have]
+        if missing:
+            vecs = np.asarray(self.encoder.encode([first_text[s] for s in missing], role), dtype=np.float32)
+            if vecs.shape != (len(missing), self.dim):
+                raise ValueError(f"encoder {self.name!r} returned shape {vecs.shape}, "
+                                 f"expected {(len(missing), self.dim)}")
+            new = {s: vecs[i].copy() for i, s in enumerate(missing)}
+            have.update(new)
+            self._remember(role, new)
+            if self.cache is not None:
+                self.cache.put_many((CacheKey(self.name, role, s), v) for s, v in new.items())
+        with self._lock:
+            self.encoded += len(missing)
+            self.hits += len(texts) - len(missing)
+        for i, s in enumerate(shas):
+            out[i] = have[s]
+        return out
+
+    def _remember(self, role: str, vecs: dict[bytes, np.ndarray]) -> None:
+        if self._memory is not None and vecs:
+            with self._lock:
+                for s, v in vecs.items():
+                    self._memory[(role, s)] = v
+
+    def __repr__(self) -> str:
+        return f"CachedEncoder({self.encoder!r}, cache={getattr(self.cache, 'path', None)!r})"

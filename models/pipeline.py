@@ -1,0 +1,73 @@
+"""Assembling a ready :class:`matching.scoring.MatchScorer` from a model name.
+
+This is the edge where models are loaded: the CLI and the service call
+``make_scorer`` once and keep the result.
+
+Model names (``--model`` / ``XFD_MODEL``):
+
+- ``e5-small`` (default): multilingual-e5-small for every text, plus
+  all-MiniLM-L6-v2 for pairs where both the demand and the document are
+  English (it is the stronger model there, and is never used for Chinese);
+- ``lexical``: no neural model, BM25 over jieba words only;
+- ``minilm`` / ``use-m3``: that registered model alone;
+- a folder path: any local SentenceTransformer model, alone.
+
+Document vectors go through a persistent embedding cache keyed by model and
+text hash, so re-scoring never re-encodes a document already seen.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from matching.disciplines import table_specs
+from matching.encoders import Encoder
+from matching.registry import UnknownNameError
+from matching.scoring import MatchScorer
+from matching.text import default_tokenizer
+
+LEXICAL = "lexical"
+ENGLISH_MODEL = "minilm"
+
+
+def _cached(encoder: Encoder, cache_dir: Path | None) -> Encoder:
+    from models.cache import CachedEncoder, EmbeddingCache  # noqa: PLC0415
+    from models.loader import default_cache_dir  # noqa: PLC0415
+
+    root = cache_dir or default_cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    return CachedEncoder(encoder, EmbeddingCache(root / "embeddings.sqlite"))
+
+
+def valid_model_names() -> list[str]:
+    from models.loader import MODEL_NAMES  # noqa: PLC0415
+
+    return [LEXICAL, *MODEL_NAMES]
+
+
+def check_model(model: str) -> None:
+    """Raise :class:`UnknownNameError` unless ``model`` is a known name or a folder."""
+    if model in valid_model_names() or Path(model).expanduser().is_dir():
+        return
+    raise UnknownNameError("model (or a SentenceTransformer folder)", model, valid_model_names())
+
+
+def make_scorer(model: str | None = None, cache_dir: Path | None = None, **settings) -> MatchScorer:
+    """A configured, unfitted scorer for ``model`` (default ``$XFD_MODEL`` or e5-small).
+
+    ``settings`` are passed to :class:`MatchScorer` (e.g. ``k``, ``fusion``).
+    """
+    from corpora import read_disciplines  # noqa: PLC0415
+    from models.loader import DEFAULT_MODEL, load_encoder  # noqa: PLC0415
+
+    model = model or os.environ.get("XFD_MODEL") or DEFAULT_MODEL
+    check_model(model)
+    tokenizer = default_tokenizer()
+    specs = table_specs([(r.name, r.aliases, r.keywords) for r in read_disciplines()])
+    if model == LEXICAL:
+        return MatchScorer(tokenizer, disciplines=specs, **settings)
+    encoder = _cached(load_encoder(model, cache_dir), cache_dir)
+    english = None
+    if model == DEFAULT_MODEL:
+        english = _cached(load_encoder(ENGLISH_MODEL, cache_dir), cache_dir)
+    return MatchScorer(tokenizer, encoder=encoder, english_encoder=english, disciplines=specs, **settings)

@@ -1,0 +1,47 @@
+"""Metrics and aggregation checked against hand-worked values and brute force."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from matching.aggregate import topk_mean
+from matching.metrics import expertise_loss, ndcg_at_k
+
+
+def test_ndcg_hand_worked() -> None:
+    # relevant at ranks 2 and 3 of 3, two relevant in total
+    got = ndcg_at_k(np.array([0.9, 0.5, 0.4]), np.array([False, True, True]), k=10)
+    want = (1 / math.log2(3) + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
+    assert got == pytest.approx(want)
+    assert ndcg_at_k(np.array([1.0, 0.0]), np.array([True, False])) == 1.0
+    assert ndcg_at_k(np.array([1.0, 0.0]), np.array([False, False])) == 0.0
+
+
+def test_expertise_loss_known_values() -> None:
+    true = [5.0, 3.0, 1.0]
+    assert expertise_loss([([3, 2, 1], true)]) == 0.0
+    assert expertise_loss([([1, 2, 3], true)]) == 1.0
+    assert expertise_loss([([0, 0, 0], true)]) == 0.5
+    # one pair swapped: (5,3) costs 2 of total 2+4+2=8
+    assert expertise_loss([([2, 3, 1], true)]) == pytest.approx(2 / 8)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 10])
+def test_topk_mean_matches_brute_force(k: int) -> None:
+    rng = np.random.default_rng(k)
+    scores = rng.normal(size=(6, 20))
+    owner = rng.integers(0, 7, 20)
+    weights = rng.uniform(0.5, 1.0, 20)
+    got = topk_mean(scores, owner, 8, k=k, weights=weights, empty=-9.0, chunk=4)
+    for q, p in itertools.product(range(6), range(8)):
+        vals = sorted(scores[q, owner == p] * weights[owner == p], reverse=True)[:k]
+        want = float(np.mean(vals)) if vals else -9.0
+        assert got[q, p] == pytest.approx(want)
+
+
+def test_topk_mean_checks_shapes() -> None:
+    with pytest.raises(ValueError, match="3 columns but owner has 2"):
+        topk_mean(np.zeros((1, 3)), np.array([0, 1]), 2)

@@ -1,0 +1,91 @@
+"""The match scorer on small cases with a fake encoder (real logic, no neural model)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matching.disciplines import DisciplineInferer, DisciplineSpec, select
+from matching.encoders import HashingEncoder
+from matching.scoring import MatchScorer
+from matching.text import Tokenizer
+from matching.types import Demand, Document, Profile
+
+PROFILES = [
+    Profile(id="T1", disciplines=("机械工程",), keywords=("机器视觉", "缺陷检测"),
+            documents=(Document(title="注塑件表面缺陷的机器视觉检测", text="采用深度学习识别注塑件表面缺陷", year=2023),)),
+    Profile(id="T2", disciplines=("食品科学与工程",), keywords=("发酵", "茶叶加工"),
+            documents=(Document(title="红茶发酵工艺优化", text="研究发酵温度对茶多酚的影响", year=2021),)),
+    Profile(id="S1", kind="student", grade=2, capacity=1, disciplines=("计算机科学与技术",), major="计算机科学与技术",
+            skills=("Python", "图像识别")),
+]
+
+
+def _scorer(**kw) -> MatchScorer:
+    return MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder(), **kw)
+
+
+def test_fit_returns_self_and_sets_learned_state_only() -> None:
+    s = _scorer()
+    assert not hasattr(s, "table_")
+    assert s.fit(PROFILES) is s
+    assert s.table_.n_profiles == 3 and len(s.table_) == 5  # 2 documents + 3 cards
+
+
+def test_related_profile_ranks_first_and_scores_are_calibrated() -> None:
+    s = _scorer().fit(PROFILES)
+    demands = [Demand(id="D1", title="注塑件表面缺陷检测", description="希望用机器视觉自动检测注塑件缺陷"),
+               Demand(id="D2", title="茶叶发酵工艺", description="红茶发酵温度难以控制")]
+    m = s.score(demands)
+    assert m.shape == (2, 3)
+    assert np.all((m > 0) & (m < 1))
+    assert m[0].argmax() == 0 and m[1].argmax() == 1
+    ranked = s.rank(demands, top_k=0)
+    assert [x.profile_id for x in ranked[0].matches][0] == "T1"
+    got = [x.score for x in ranked[0].matches]
+    assert got == sorted(got, reverse=True)
+    # rank and score agree exactly
+    assert {x.profile_id: x.score for x in ranked[0].matches}["T2"] == m[0, 1]
+
+
+def test_evidence_names_document_and_shared_terms() -> None:
+    s = _scorer().fit(PROFILES)
+    top = s.rank([Demand(id="D1", title="注塑件缺陷检测")], top_k=1)[0].matches[0]
+    assert top.profile_id == "T1"
+    assert top.evidence[0].document == "注塑件表面缺陷的机器视觉检测"
+    assert "注塑件" in top.evidence[0].terms
+    assert all(len(t) >= 2 for t in top.evidence[0].terms)
+
+
+def test_top_k_limits_and_ties_break_by_profile_order() -> None:
+    s = MatchScorer(Tokenizer()).fit(PROFILES)
+    r = s.rank([Demand(id="D", title="完全无关 zzz")], top_k=2)[0]
+    assert [m.profile_id for m in r.matches] == ["T1", "T2"]
+
+
+def test_lexical_only_scorer_without_encoder() -> None:
+    s = MatchScorer(Tokenizer(char_ngrams=2)).fit(PROFILES)
+    m = s.score([Demand(id="D", title="红茶发酵")])
+    assert s.dense_ is None and m[0].argmax() == 1
+
+
+def test_required_disciplines_explicit_then_inferred_from_pool() -> None:
+    s = _scorer().fit(PROFILES)
+    demands = [Demand(id="D1", title="x", disciplines=("海洋科学",)),
+               Demand(id="D2", title="红茶发酵工艺优化", description="茶多酚 发酵温度", team_size=(1, 3))]
+    req = s.required_disciplines(demands)
+    assert req[0] == ("海洋科学",)
+    assert req[1][0] == "食品科学与工程"
+    assert len(req[1]) == 1  # team of at least 1 -> at most one inferred discipline
+
+
+def test_discipline_inferer_and_select() -> None:
+    specs = [DisciplineSpec("机械工程", "机械工程；数控加工；机床；模具"),
+             DisciplineSpec("食品科学与工程", "食品科学与工程；发酵；茶叶；食品安全")]
+    inf = DisciplineInferer(Tokenizer(char_ngrams=2)).fit(specs)
+    p = inf.predict_proba(["茶叶发酵车间", "数控机床加工精度"])
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert inf.names_[p[0].argmax()] == "食品科学与工程"
+    assert inf.propose(["数控机床加工精度"], top=1)[0][0].name == "机械工程"
+    assert select(np.array([[0.5, 0.45, 0.05]]), ["a", "b", "c"], relative=0.8) == [("a", "b")]
+    with pytest.raises(ValueError, match="no disciplines"):
+        DisciplineInferer(Tokenizer()).fit([])
