@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.engine import MatchEngine, Scorer, default_scorer_factory
+from api.engine import IndexUnavailable, MatchEngine, Scorer, default_scorer_factory
 from api.records import profile_from_row
 from api.routers import demands, feedback, health, keys, profiles, runs
 from api.runs import Planner, RunManager, default_planner
@@ -114,7 +114,8 @@ def create_app(
         with sessions() as s:
             return [profile_from_row(r) for r in s.scalars(select(ProfileRow).order_by(ProfileRow.id))]
 
-    engine = MatchEngine(scorer_factory or default_scorer_factory(settings.model), load_profiles, model_name=settings.model)
+    engine = MatchEngine(scorer_factory or default_scorer_factory(settings.model), load_profiles, model_name=settings.model,
+                         stale_wait=settings.index_stale_wait)
     run_manager = RunManager(sessions, engine, planner or default_planner, solver=settings.solver,
                              continuity_bonus=settings.continuity_bonus, workers=settings.run_workers)
 
@@ -155,11 +156,22 @@ def create_app(
                   for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
 
+    @app.exception_handler(IndexUnavailable)
+    async def _index_down(_request: Request, exc: IndexUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": f"匹配索引不可用 matching index unavailable: {exc}"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
     @app.exception_handler(OperationalError)
     async def _db_busy(_request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database error: %s", exc)
         return JSONResponse({"detail": "数据库繁忙，请稍后重试 database busy, retry later"}, status_code=503,
                             headers={"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    async def _bug(_request: Request, exc: Exception) -> JSONResponse:
+        # Starlette re-raises after this handler, so tests (TestClient) still see the bug.
+        log.error("unhandled error: %s: %s", type(exc).__name__, exc)
+        return JSONResponse({"detail": "服务内部错误 internal server error"}, status_code=500)
 
     for module in (health, profiles, demands, runs, feedback, keys):
         app.include_router(module.router)

@@ -125,6 +125,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profiles", required=True, help="profiles file (.jsonl/.csv/.xlsx)")
     p.add_argument("--demands", required=True, help="demands file (.jsonl/.csv/.xlsx)")
     p.add_argument("--out", required=True, help="scores JSONL to write")
-    p.add_argument("--top-k", type=int, default=10, help="matches per demand; 0 lists every profile")
+    p.add_argument("--top-k", type=int, default=50, help="matches per demand (default 50); 0 lists every profile")
     p.add_argument("--model", default=None, help="e5-small (default), lexical, minilm, or a SentenceTransformer folder")
     p.set_defaults(func=run)

@@ -1,17 +1,22 @@
 """The warm index: one scorer loaded at start-up, refit when profiles change.
 
-``MatchEngine`` owns a single ``MatchScorer`` (``models.pipeline.make_scorer``).
-The model is loaded once (``start``); after a profile write the route calls
-``invalidate`` and a background thread refits the scorer on the full profile
-set (cheap: the scoring core caches vectors by content hash, so only new or
-changed documents are embedded).  A recommendation only embeds its demand;
-if the index is stale it waits for (or performs) the refit first, under the
-same lock, so it never sees a half-fitted scorer.
+``MatchEngine`` loads the model once (``start``: ``models.pipeline.make_scorer``)
+and keeps a *fitted copy* of it for the current profile set.  After a profile
+write the route calls ``invalidate``; a background thread then fits a fresh
+shallow copy (sharing the loaded encoder and its content-hash vector cache, so
+only new or changed documents are embedded) and swaps it in atomically.
+
+A recommendation only embeds its own demand.  If the index is stale it waits
+up to ``stale_wait`` seconds for the refit, then answers from the previous
+index (a large import can take minutes to embed); with no previous index
+holding profiles it waits for the new one.  Batch runs always wait for the fresh index.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
@@ -38,6 +43,10 @@ class Scorer(Protocol):
 ProfileLoader = Callable[[], list[Profile]]
 
 
+class IndexUnavailable(RuntimeError):
+    """Fitting the profile index failed; the message says why."""
+
+
 def default_scorer_factory(model: str) -> Callable[[], Scorer]:
     """A factory loading the named model through the scoring core."""
 
@@ -52,93 +61,146 @@ def default_scorer_factory(model: str) -> Callable[[], Scorer]:
 class MatchEngine:
     """Thread-safe holder of the fitted scorer and the profile list it was fit on.
 
-    ``profiles_fit`` (the list passed to ``fit``) gives the column order of
-    ``score``'s ``(n_demands, n_profiles)`` matrix.
+    The profile list gives the column order of ``score``'s
+    ``(n_demands, n_profiles)`` matrix.
     """
 
-    def __init__(self, factory: Callable[[], Scorer], load_profiles: ProfileLoader, model_name: str = "") -> None:
+    def __init__(self, factory: Callable[[], Scorer], load_profiles: ProfileLoader, model_name: str = "",
+                 stale_wait: float = 10.0) -> None:
         self.model_name = model_name
+        self.stale_wait = stale_wait
         self._factory = factory
         self._load_profiles = load_profiles
-        self._scorer: Scorer | None = None
+        self._base: Scorer | None = None            # loaded model, never fitted itself
+        self._fitted: Scorer | None = None          # fitted copy (None when no profiles)
         self._profiles: list[Profile] = []
-        self._generation = 0          # bumped on every profile change
-        self._fit_generation = -1     # generation the scorer was fit on
-        self._lock = threading.RLock()
+        self._fit_generation = -1                   # generation the fitted copy reflects
+        self._generation = 0                        # bumped on every profile change
+        self._failed_generation = -1
+        self._cond = threading.Condition()          # guards the fields above
+        self._fit_lock = threading.Lock()           # one fit at a time
+        self._query_lock = threading.Lock()         # queries on a scorer run one at a time
         self._refitter: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
+        self.fit_count = 0
         self.last_error: str | None = None
 
     # -- life cycle ---------------------------------------------------------
     def start(self, warm: bool = True) -> None:
         """Load the model (slow, once); then fit on the stored profiles in the background."""
-        with self._lock:
+        with self._fit_lock:
+            if self._base is None:
+                self._base = self._factory()
+        with self._cond:
             if self._refitter is None:
                 self._refitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xfd-refit")
-            if self._scorer is None:
-                self._scorer = self._factory()
-        if warm:
-            self.invalidate()
+            if warm:
+                self._generation += 1
+                self._schedule()
 
     def close(self) -> None:
-        with self._lock:
+        with self._cond:
             refitter, self._refitter = self._refitter, None
         if refitter is not None:
             refitter.shutdown(wait=False, cancel_futures=True)
 
     @property
     def loaded(self) -> bool:
-        return self._scorer is not None
+        return self._base is not None
+
+    @property
+    def index_ready(self) -> bool:
+        """True when the index reflects the current profiles (no refit pending)."""
+        return self._base is not None and self._fit_generation == self._generation
 
     # -- freshness ----------------------------------------------------------
     def invalidate(self) -> None:
         """Profiles changed: refit soon in the background (coalesced)."""
-        with self._lock:
+        with self._cond:
             self._generation += 1
-            if self._refitter is None or (self._pending is not None and not self._pending.done()):
-                return  # not started (the next query refits) or a refit is already queued
-            try:
-                self._pending = self._refitter.submit(self._refresh_quietly)
-            except RuntimeError:  # shut down
-                self._pending = None
+            self._schedule()
 
-    def _refresh_quietly(self) -> None:
+    def _schedule(self) -> None:  # caller holds self._cond
+        if self._refitter is None or (self._pending is not None and not self._pending.done()):
+            return
         try:
-            self._ensure_fitted()
-        except Exception as exc:  # noqa: BLE001  (kept; the next request retries and reports)
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.exception("refit failed")
+            self._pending = self._refitter.submit(self._refresh)
+        except RuntimeError:  # shut down
+            self._pending = None
 
-    def _ensure_fitted(self) -> tuple[Scorer | None, list[Profile]]:
-        with self._lock:
-            if self._scorer is None:
-                self._scorer = self._factory()
-            while self._fit_generation != self._generation:
+    def _refit_once(self) -> None:
+        with self._fit_lock:
+            if self._base is None:
+                self._base = self._factory()
+            with self._cond:
                 generation = self._generation
+                if self._fit_generation == generation:
+                    return
+            try:
                 profiles = self._load_profiles()
-                if profiles:
-                    self._scorer.fit(profiles)
-                self._profiles = profiles
-                self._fit_generation = generation
+                fitted = copy.copy(self._base).fit(profiles) if profiles else None
+            except Exception as exc:
+                with self._cond:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    self._failed_generation = generation
+                    self._cond.notify_all()
+                raise
+            with self._cond:
+                self._fitted, self._profiles, self._fit_generation = fitted, profiles, generation
+                self.fit_count += 1 if profiles else 0
                 self.last_error = None
-            return (self._scorer if self._profiles else None), self._profiles
+                self._cond.notify_all()
+
+    def _refresh(self) -> None:
+        try:
+            while not self.index_ready:
+                self._refit_once()
+        except Exception:  # noqa: BLE001  (recorded in last_error; waiting queries report it)
+            log.exception("refitting the profile index failed")
+
+    def _current(self, stale_ok: bool) -> tuple[Scorer | None, list[Profile]]:
+        """The fitted scorer and its profiles; waits for a fresh one as described above."""
+        with self._cond:
+            if self.index_ready:
+                return self._fitted, self._profiles
+            if self._refitter is None:      # not started (no lifespan): fit here
+                sync = True
+            else:
+                sync = False
+                self._schedule()
+        if sync:
+            self._refit_once()
+            with self._cond:
+                return self._fitted, self._profiles
+        deadline = time.monotonic() + (self.stale_wait if stale_ok else float("inf"))
+        with self._cond:
+            while not self.index_ready:
+                if self._failed_generation == self._generation and (self._pending is None or self._pending.done()):
+                    if stale_ok and self._fitted is not None:
+                        break
+                    raise IndexUnavailable(self.last_error or "index fit failed")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 and self._fitted is not None:
+                    break                    # serve the previous index
+                self._cond.wait(timeout=max(0.05, min(remaining, 1.0)))
+            return self._fitted, self._profiles
 
     # -- queries ------------------------------------------------------------
     def recommend(self, demand: Demand, k: int) -> DemandMatches:
         """Top ``k`` profiles for one demand (``k`` = 0: all), best first."""
-        with self._lock:
-            scorer, profiles = self._ensure_fitted()
-            if scorer is None:
-                return DemandMatches(demand.id, ())
-            top_k = len(profiles) if k <= 0 else min(k, len(profiles))
+        scorer, profiles = self._current(stale_ok=True)
+        if scorer is None:
+            return DemandMatches(demand.id, ())
+        top_k = len(profiles) if k <= 0 else min(k, len(profiles))
+        with self._query_lock:
             return scorer.rank([demand], top_k=top_k)[0]
 
     def score(self, demands: Sequence[Demand]) -> tuple[list[Profile], np.ndarray, list[tuple[str, ...]]]:
-        """``(profiles, scores (n_demands, n_profiles), required disciplines per demand)``."""
-        with self._lock:
-            scorer, profiles = self._ensure_fitted()
-            if scorer is None or not demands:
-                return profiles, np.zeros((len(demands), len(profiles)), dtype=np.float64), [tuple(d.disciplines) for d in demands]
+        """``(profiles, scores (n_demands, n_profiles), required disciplines per demand)`` on the fresh index."""
+        scorer, profiles = self._current(stale_ok=False)
+        if scorer is None or not demands:
+            return list(profiles), np.zeros((len(demands), len(profiles)), dtype=np.float64), [tuple(d.disciplines) for d in demands]
+        with self._query_lock:
             scores = np.asarray(scorer.score(list(demands)), dtype=np.float64)
             required = [tuple(r) for r in scorer.required_disciplines(list(demands))]
-            return list(profiles), scores, required
+        return list(profiles), scores, required

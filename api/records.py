@@ -103,6 +103,8 @@ def demand_fields(d: Demand) -> dict[str, Any]:
 
 
 def demand_from_row(row: DemandRow) -> Demand:
+    """The domain record; once a plan was accepted, its team is the current team
+    (so the next reassignment rewards continuity with it)."""
     return Demand(
         id=row.id,
         title=row.title,
@@ -112,7 +114,7 @@ def demand_from_row(row: DemandRow) -> Demand:
         industry=row.industry,
         disciplines=tuple(row.disciplines or ()),
         team_size=(row.team_size_min, row.team_size_max),
-        current_team=tuple(row.current_team or ()),
+        current_team=tuple(row.assigned_team or row.current_team or ()),
     )
 
 

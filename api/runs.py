@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.engine import MatchEngine
+from matching.registry import choose
 from api.records import demand_from_row
 from api.storage.models import AssignmentRun, DemandRow
 from matching.types import Demand, Profile
@@ -40,6 +41,15 @@ def default_planner(profiles, demands, scores, required, solver, continuity_bonu
 
     plan = plan_teams(profiles, demands, scores, required, solver=solver, continuity_bonus=continuity_bonus)
     return plan_to_json(plan)
+
+
+def check_solver(name: str) -> None:
+    """Raise ``UnknownNameError`` (listing the valid names) for an unknown solver."""
+    try:
+        from matching.assign import SOLVERS  # noqa: PLC0415
+    except ImportError:  # the solver module is optional for the fake planner in tests
+        return
+    choose("solver", name, SOLVERS)
 
 
 def _np_default(value: Any) -> Any:

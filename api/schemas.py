@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 #: ids appear in URL paths: no slash, ?, #, or whitespace
 ID_PATTERN = r"^[^/?#\s]+$"
@@ -30,8 +30,24 @@ Terms = Annotated[list[Term], Field(max_length=500)]
 IdList = Annotated[list[Id], Field(max_length=500)]
 
 
+def _no_control_chars(value: Any) -> Any:
+    """Reject NUL anywhere in a string (PostgreSQL cannot store it; no text needs it)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("含有非法字符 contains an invalid character U+0000")
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _no_control_chars(item)
+    return value
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_is_storable(cls, value: Any) -> Any:
+        return _no_control_chars(value)
 
 
 class DocumentCreate(_In):
@@ -119,6 +135,12 @@ class DemandCreate(_In):
 
 
 DemandStatus = Literal["open", "assigned", "closed"]
+
+
+class DemandUpdate(_In):
+    """Change a demand's status: ``closed`` removes it from batch runs, ``open`` reopens it."""
+
+    status: Literal["open", "closed"]
 
 
 class DemandPublic(BaseModel):
@@ -246,6 +268,10 @@ class KeyCreated(KeyPublic):
 
 
 class Health(BaseModel):
+    """``index_ready`` is false while profiles are being (re)embedded after a change;
+    recommendations requested meanwhile wait for it."""
+
     status: Literal["ok"]
     model: str
     profiles: int
+    index_ready: bool

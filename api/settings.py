@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     max_profiles_per_request: int = Field(default=20_000, ge=1)
     #: longest recommendation list (``k``) a caller may ask for
     max_k: int = Field(default=200, ge=1)
+    #: seconds a recommendation waits for a pending refit before answering from the previous index
+    index_stale_wait: float = Field(default=10.0, ge=0.0, le=3600.0)
     #: solver name passed to ``matching.assign.plan_teams``
     solver: str = "exact"
     continuity_bonus: float = 0.1

@@ -47,12 +47,45 @@ def expertise_metric(scores: np.ndarray, ratings: dict, profile_index: dict[str,
 
 def variants(f: Features, scorer: MatchScorer) -> dict[str, np.ndarray]:
     """lexical / dense / hybrid scores of one feature set under the scorer's fusion."""
-    fu = scorer.fusion_
     out = {"lexical": f.lexical}
     if f.dense is not None:
-        out["dense"] = f.dense
+        out["dense"] = scorer.fusion_.dense * f.dense + scorer.fusion_.centroid * f.centroid
         out["hybrid"] = scorer.fuse(f)
     return out
+
+
+def expertise_labels(es, pidx: dict[str, int]) -> np.ndarray:
+    """(n_demands, n_profiles) labels: 1 for rating >= 4, 0 for <= 2, NaN otherwise/unrated."""
+    y = np.full((len(es.demands), len(pidx)), np.nan)
+    for r, pairs in es.ratings.items():
+        if r in pidx:
+            for d, v in pairs:
+                y[d, pidx[r]] = 1.0 if v >= 4 else (0.0 if v <= 2 else np.nan)
+    return y
+
+
+def fit_fusion(sets, scorer: MatchScorer):
+    """Logistic regression of the labels on the fused feature with the scorer's weight ratios.
+
+    Returns the Fusion with the fitted scale applied to every weight and the fitted bias.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    fu = scorer.fusion_
+    xs, ys = [], []
+    for f, y, _ in sets:
+        u = fu.lexical * f.lexical
+        if f.dense is not None:
+            u = u + fu.dense * f.dense + fu.centroid * f.centroid
+        keep = ~np.isnan(y)
+        xs.append(u[keep])
+        ys.append(y[keep])
+    x = np.concatenate(xs)[:, None]
+    y = np.concatenate(ys)
+    lr = LogisticRegression(C=100.0).fit(x, y)
+    s = float(lr.coef_[0, 0])
+    return Fusion(round(float(lr.intercept_[0]), 3), round(fu.dense * s, 4), round(fu.centroid * s, 4),
+                  round(fu.lexical * s, 4))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--demands", type=int, default=400, help="routing demands")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None, help="also write results here")
+    ap.add_argument("--fit", action="store_true", help="fit the fusion bias and scale and print them")
     args = ap.parse_args(argv)
     if not SHARED_DATA.is_dir():
         print(f"skipped: no data at {SHARED_DATA}")
@@ -90,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             nd, top1 = zh[name]
             print(f"{name:<8} | {nd:>10.4f} | {top1:>8.4f} | {en[name]:>7.4f}")
             rows.append({"scorer": name, "zh_ndcg10": nd, "zh_top1": top1, "en_loss": en[name]})
+    if args.fit:
+        print(fit_fusion([(f, rs.relevant.astype(float), None), (f2, expertise_labels(es, pidx), None)], sc))
     if args.json:
         args.json.write_text(json.dumps({"model": args.model, "rows": rows}, indent=2), encoding="utf-8")
     return 0

@@ -1,4 +1,4 @@
-"""Dense similarity between query texts and documents, with language routing.
+"""Dense similarity between query texts and profiles, with language routing.
 
 ``DenseIndex`` holds one main encoder (multilingual, e.g. e5-small) and an
 optional English encoder (e.g. all-MiniLM-L6-v2).  Cosines of each model are
@@ -6,6 +6,10 @@ standardised against that model's background distribution on the fitted
 corpus, ``z = (cos - mu) / sigma``, so both models' values live on one scale.
 For an English query and an English document the English model's value is
 used; every other pair uses the main model.
+
+Two views are produced per query: document-level z (n_queries, n_docs), and
+profile-level z against each profile's centroid — the normalised,
+prior-weighted mean of its document vectors (n_queries, n_profiles).
 """
 from __future__ import annotations
 
@@ -25,6 +29,13 @@ class Background(NamedTuple):
     sigma: float
 
 
+class DenseSimilarity(NamedTuple):
+    """``docs``: z per (query, document); ``centroids``: z per (query, profile)."""
+
+    docs: np.ndarray
+    centroids: np.ndarray
+
+
 def background(vectors: np.ndarray, rng: np.random.Generator, n_pairs: int = 4000) -> Background:
     """Estimate the cosine background from random pairs of distinct rows.
 
@@ -42,40 +53,66 @@ def background(vectors: np.ndarray, rng: np.random.Generator, n_pairs: int = 400
     return Background(float(cos.mean()), sigma if sigma > 1e-6 else 1.0)
 
 
+def centroids(vectors: np.ndarray, owner: np.ndarray, n_profiles: int, weights: np.ndarray) -> np.ndarray:
+    """Unit-length weighted mean vector per profile (n_profiles, dim); zero rows for none."""
+    c = np.zeros((n_profiles, vectors.shape[1]), dtype=np.float64)
+    np.add.at(c, owner, vectors.astype(np.float64) * weights[:, None])
+    norm = np.linalg.norm(c, axis=1, keepdims=True)
+    return (c / np.where(norm > 0, norm, 1.0)).astype(np.float32)
+
+
 class DenseIndex:
-    """Standardised dense similarities (n_queries, n_docs); see module doc."""
+    """Standardised dense similarities; see module doc.
+
+    ``fit(texts, owner, n_profiles, weights)``: ``owner`` (n_docs,) maps
+    documents to profile columns, ``weights`` (n_docs,) are document priors.
+    """
 
     def __init__(self, encoder: Encoder, english_encoder: Encoder | None = None, seed: int = 0) -> None:
         self.encoder = encoder
         self.english_encoder = english_encoder
         self.seed = seed
 
-    def fit(self, texts: Sequence[str]) -> "DenseIndex":
+    def fit(
+        self,
+        texts: Sequence[str],
+        owner: np.ndarray | None = None,
+        n_profiles: int | None = None,
+        weights: np.ndarray | None = None,
+    ) -> "DenseIndex":
+        texts = list(texts)
+        n = len(texts)
+        owner = np.arange(n) if owner is None else np.asarray(owner)
+        n_profiles = n if n_profiles is None else n_profiles
+        weights = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
         rng = np.random.default_rng(self.seed)
-        self.vectors_ = np.asarray(self.encoder.encode(list(texts), "passage"), dtype=np.float32)
+        self.vectors_ = np.asarray(self.encoder.encode(texts, "passage"), dtype=np.float32).reshape(n, -1)
         self.background_ = background(self.vectors_, rng)
+        self.centroids_ = centroids(self.vectors_, owner, n_profiles, weights)
         en = np.array([is_english(t) for t in texts], dtype=bool)
-        self.english_rows_ = np.flatnonzero(en) if self.english_encoder is not None else np.zeros(0, dtype=np.int64)
-        if len(self.english_rows_):
-            en_texts = [texts[i] for i in self.english_rows_]
-            self.english_vectors_ = np.asarray(self.english_encoder.encode(en_texts, "passage"), dtype=np.float32)
-            self.english_background_ = background(self.english_vectors_, rng)
-        else:
-            self.english_vectors_ = np.zeros((0, 1), dtype=np.float32)
-            self.english_background_ = Background(0.0, 1.0)
+        rows = np.flatnonzero(en) if self.english_encoder is not None else np.zeros(0, dtype=np.int64)
+        self.english_rows_ = rows
+        if len(rows):
+            ev = np.asarray(self.english_encoder.encode([texts[i] for i in rows], "passage"), dtype=np.float32)
+            self.english_vectors_ = ev
+            self.english_background_ = background(ev, rng)
+            self.english_centroids_ = centroids(ev, owner[rows], n_profiles, weights[rows])
+            self.english_profiles_ = np.unique(owner[rows])
         return self
 
-    def similarity(self, texts: Sequence[str]) -> np.ndarray:
-        """Standardised similarities (n_queries, n_docs), float64."""
-        q = np.asarray(self.encoder.encode(list(texts), "query"), dtype=np.float32)
+    def similarity(self, texts: Sequence[str]) -> DenseSimilarity:
+        """z-similarities of ``texts`` (as queries) to documents and profile centroids."""
+        texts = list(texts)
+        q = np.asarray(self.encoder.encode(texts, "query"), dtype=np.float32).reshape(len(texts), -1)
         bg = self.background_
-        z = (q @ self.vectors_.T - bg.mu) / bg.sigma
-        z = z.astype(np.float64)
+        docs = ((q @ self.vectors_.T - bg.mu) / bg.sigma).astype(np.float64)
+        cents = ((q @ self.centroids_.T - bg.mu) / bg.sigma).astype(np.float64)
         if len(self.english_rows_):
             en_q = np.flatnonzero([is_english(t) for t in texts])
             if len(en_q):
                 qe = np.asarray(self.english_encoder.encode([texts[i] for i in en_q], "query"), dtype=np.float32)
                 ebg = self.english_background_
-                ze = (qe @ self.english_vectors_.T - ebg.mu) / ebg.sigma
-                z[np.ix_(en_q, self.english_rows_)] = ze
-        return z
+                docs[np.ix_(en_q, self.english_rows_)] = (qe @ self.english_vectors_.T - ebg.mu) / ebg.sigma
+                ep = self.english_profiles_
+                cents[np.ix_(en_q, ep)] = (qe @ self.english_centroids_[ep].T - ebg.mu) / ebg.sigma
+        return DenseSimilarity(docs, cents)

@@ -64,7 +64,7 @@ class DisciplineInferer:
         self,
         tokenizer: Callable[[str], list[str]],
         encoder: Encoder | None = None,
-        lexical_weight: float = 10.0,
+        lexical_weight: float = 15.0,
         dense_weight: float = 1.0,
         temperature: float = 1.0,
     ) -> None:
@@ -87,7 +87,7 @@ class DisciplineInferer:
         """Unnormalised scores (n_texts, n_disciplines)."""
         x = self.lexical_weight * self.lexical_.similarity(texts, tokens)
         if self.dense_ is not None:
-            x = x + self.dense_weight * self.dense_.similarity(texts)
+            x = x + self.dense_weight * self.dense_.similarity(texts).docs
         return x
 
     def predict_proba(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> np.ndarray:

@@ -41,7 +41,7 @@ DEMAND_B = {"id": "DB1", "enterprise": "E2", "title": "苹果冷链保鲜", "des
 
 
 def make_settings(db: Path, **kw) -> Settings:
-    return Settings(database_url=f"sqlite:///{db}", model="fake", **kw)
+    return Settings(**{"database_url": f"sqlite:///{db}", "model": "fake", **kw})
 
 
 def make_app(db: Path, **kw):
@@ -116,7 +116,7 @@ def test_revoked_key_is_401(app, client, keys):
     ("post", "/v1/assignment-runs/x/accept"), ("get", "/v1/feedback"), ("get", "/v1/keys"),
 ])
 def test_enterprise_cannot_use_office_routes(loaded, client, method, path):
-    kw = {"json": []} if method == "post" else {}
+    kw = {"json": []} if method == "post" and "team-proposal" not in path else {}
     r = getattr(client, method)(path, headers=loaded["a"], **kw)
     assert r.status_code == 403, r.text
 
@@ -240,7 +240,8 @@ def test_isolation_between_enterprises(loaded, client):
     missing = client.get("/v1/demands/NOPE", headers=b)
     assert r.status_code == missing.status_code == 404
     assert DEMAND_A["title"] not in r.text and "E1" not in r.text
-    assert client.get("/v1/demands/DA1/recommendations", headers=b).status_code in (403, 404)
+    assert client.get("/v1/demands/DA1/recommendations", headers=b).status_code == 404
+    assert client.post("/v1/demands/DA1/team-proposal", headers=b).status_code == 404
     r = client.post("/v1/feedback", json={"demand_id": "DA1", "profile_id": "T001", "verdict": "accepted"}, headers=b)
     assert r.status_code == 404
     # the enterprise filter cannot widen an enterprise's view
@@ -355,14 +356,14 @@ def test_recommendations_ranked_with_evidence(loaded, client):
 def test_recommendations_do_not_refit_until_profiles_change(app, loaded, client):
     engine = app.state.engine
     client.get("/v1/demands/DA1/recommendations", headers=loaded["office"])
-    fits = engine._scorer.fit_calls
+    fits = engine.fit_count
     for _ in range(3):
         client.post("/v1/demands", json=dict(DEMAND_A, id=f"DN{_}"), headers=loaded["a"])
         client.get(f"/v1/demands/DN{_}/recommendations", headers=loaded["office"])
-    assert engine._scorer.fit_calls == fits      # new demands never refit the profile index
+    assert engine.fit_count == fits      # new demands never refit the profile index
     client.post("/v1/profiles", json=[dict(PROFILES[2], keywords=["钢板", "表面缺陷"])], headers=loaded["office"])
     r = client.get("/v1/demands/DA1/recommendations?k=0", headers=loaded["office"]).json()
-    assert engine._scorer.fit_calls > fits
+    assert engine.fit_count > fits
     assert {m["profile_id"] for m in r["matches"]} == {p["id"] for p in PROFILES}
 
 
@@ -499,3 +500,84 @@ def test_openapi_docs(client):
               "/v1/assignment-runs", "/v1/assignment-runs/{run_id}", "/v1/assignment-runs/{run_id}/accept",
               "/v1/feedback"):
         assert p in paths
+
+
+def test_non_ascii_ids_and_nul_bytes(client, keys):
+    r = client.post("/v1/demands", json=dict(DEMAND_A, id="需求-001"), headers=keys["a"])
+    assert r.status_code == 201 and r.headers["location"] == "/v1/demands/%E9%9C%80%E6%B1%82-001"
+    assert client.get("/v1/demands/需求-001", headers=keys["a"]).json()["id"] == "需求-001"
+    assert client.post("/v1/demands", json=dict(DEMAND_A, id="D2", county="a\x00b"), headers=keys["a"]).status_code == 422
+    assert client.get("/v1/demands/%00", headers=keys["a"]).status_code == 422
+    r = client.post("/v1/demands", content=b'{"id": "D3", "title": "\\ud800"}',
+                    headers=dict(keys["a"], **{"Content-Type": "application/json"}))
+    assert r.status_code == 422
+
+
+def test_unknown_solver_is_422_listing_valid_ones(loaded, client):
+    pytest.importorskip("matching.assign")
+    r = client.post("/v1/assignment-runs", json={"solver": "magic"}, headers=loaded["office"])
+    assert r.status_code == 422 and "solver" in r.text and "exact" in r.text
+    r = client.post("/v1/demands/DA1/team-proposal", json={"solver": "magic"}, headers=loaded["office"])
+    assert r.status_code == 422
+
+
+def test_deeply_nested_json_is_4xx(client, keys):
+    r = client.post("/v1/demands", content=b"[" * 200_000 + b"]" * 200_000,
+                    headers=dict(keys["a"], **{"Content-Type": "application/json"}))
+    assert 400 <= r.status_code < 500
+
+
+# -- with the real scoring core and solver ---------------------------------------------------
+def _real_app(db: Path, model: str):
+    pipeline = pytest.importorskip("models.pipeline")
+    pytest.importorskip("matching.assign")
+    return create_app(make_settings(db, model=model), scorer_factory=lambda: pipeline.make_scorer(model))
+
+
+def _real_flow(app):
+    with TestClient(app) as c:
+        office, ent = add_key(app, "office"), add_key(app, "enterprise", "E1")
+        assert c.post("/v1/profiles", json=PROFILES, headers=office).status_code == 200
+        assert c.post("/v1/demands", json=DEMAND_A, headers=ent).status_code == 201
+        r = c.get("/v1/demands/DA1/recommendations?k=3", headers=office)
+        assert r.status_code == 200, r.text
+        matches = r.json()["matches"]
+        assert len(matches) == 3 and matches[0]["profile_id"] in ("T001", "S001", "T003")
+        assert [m["score"] for m in matches] == sorted((m["score"] for m in matches), reverse=True)
+        run_id = c.post("/v1/assignment-runs", headers=office).json()["id"]
+        body = wait_run(c, office, run_id, timeout=120)
+        assert body["status"] == "done", body
+        plan = body["plan"]
+        assert {t["demand_id"] for t in plan["teams"]} | {u["demand_id"] for u in plan["unassigned"]} == {"DA1"}
+        proposal = c.post("/v1/demands/DA1/team-proposal", headers=office).json()
+        assert set(proposal) >= {"objective", "teams", "unassigned"}
+
+
+def test_real_lexical_scorer_and_solver(db):
+    _real_flow(_real_app(db, "lexical"))
+
+
+@pytest.mark.slow
+def test_real_e5_model(db):
+    _real_flow(_real_app(db, "e5-small"))
+
+
+def test_in_memory_sqlite_works():
+    app = create_app(Settings(database_url="sqlite://", model="fake"), scorer_factory=FakeScorer, planner=greedy_planner)
+    with TestClient(app) as c:
+        office = add_key(app, "office")
+        assert c.post("/v1/demands", json=DEMAND_A, headers=office).status_code == 201
+        assert len(c.get("/v1/demands", headers=office).json()) == 1
+
+
+def test_close_and_reopen_demand(loaded, client):
+    a, b, office = loaded["a"], loaded["b"], loaded["office"]
+    assert client.patch("/v1/demands/DA1", json={"status": "closed"}, headers=b).status_code == 404
+    r = client.patch("/v1/demands/DA1", json={"status": "closed"}, headers=a)
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    assert client.patch("/v1/demands/DA1", json={"status": "assigned"}, headers=a).status_code == 422
+    run_id = client.post("/v1/assignment-runs", headers=office).json()["id"]
+    plan = wait_run(client, office, run_id)["plan"]
+    ids = {t["demand_id"] for t in plan["teams"]} | {u["demand_id"] for u in plan["unassigned"]}
+    assert ids == {"DB1"}                       # closed demands are not reassigned
+    assert client.patch("/v1/demands/DA1", json={"status": "open"}, headers=office).json()["status"] == "open"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from api.settings import Settings  # noqa: E402
 from api.testing import FakeScorer, greedy_planner  # noqa: E402
 
 EXAMPLES = int(os.environ.get("XFD_FUZZ_EXAMPLES", "20"))
-_DB = Path(tempfile.mkdtemp(prefix="xfd-fuzz-")) / "fuzz.db"
+_DB = Path(tempfile.mkdtemp(prefix="xfd-fuzz-")) / "fuzz.db"  # removed by the fixture
 APP = create_app(Settings(database_url=f"sqlite:///{_DB}", model="fake", max_body_bytes=64 << 10),
                  scorer_factory=FakeScorer, planner=greedy_planner)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
@@ -69,6 +70,7 @@ def started_app():
         client.post("/v1/demands", headers=HEADERS["enterprise"], json={"id": "D1", "title": "缺陷检测"})
         yield client
         CLIENT.clear()
+    shutil.rmtree(_DB.parent, ignore_errors=True)
 
 
 @pytest.mark.parametrize("role", ["office", "enterprise", "none"])

@@ -406,3 +406,36 @@ def test_grade_mix_preferred_when_free():
     assert teams_of(solve(pb, "exact", SolveOptions(grade_bonus=0.0))) == [[0, 1, 2]]
     mixed = solve(pb, "exact", SolveOptions(grade_bonus=0.002))
     assert teams_of(mixed) in ([[0, 1, 3]], [[0, 2, 3]])
+
+
+# ------------------------------------------------------------ medium instances
+
+@pytest.mark.parametrize("n", [40, 120])
+def test_pruned_columns_match_full_ilp(n):
+    """Default (pruned, column-generated) vs the MILP over every eligible pair."""
+    from matching.assign.synth import make_batch
+
+    b = make_batch(n, seed=n)
+    pb, _ = encode_problem(b.profiles, b.demands, b.scores, b.required)
+    fast = solve(pb, "exact", SolveOptions(grade_bonus=0.0))
+    full = solve(pb, "exact", SolveOptions(grade_bonus=0.0, candidates=pb.n_profiles, per_profile=0))
+    assert check_plan(pb, fast.members) == [] and check_plan(pb, full.members) == []
+    assert fast.stats.staffed == full.stats.staffed
+    assert fast.value >= full.value * (1 - 1e-4)          # acceptance asks 0.5 %
+    assert fast.upper_bound >= full.value - 1e-6           # the bound really bounds
+    greedy = solve(pb, "greedy", SolveOptions(grade_bonus=0.0))
+    assert (greedy.stats.staffed, greedy.value) < (fast.stats.staffed, fast.value)
+
+
+def test_time_limit_still_returns_a_valid_plan():
+    from matching.assign.synth import make_batch
+
+    b = make_batch(150, seed=5)
+    plan = plan_teams(b.profiles, b.demands, b.scores, b.required, time_limit=0.01)
+    pb, ix = encode_problem(b.profiles, b.demands, b.scores, b.required)
+    row, col = ix.demand_row(), ix.profile_col()
+    members = [[] for _ in range(pb.n_demands)]
+    for t in plan.teams:
+        members[row[t.demand_id]] = [col[m.profile_id] for m in t.members]
+    assert check_plan(pb, members) == []
+    assert len(plan.teams) + len(plan.unassigned) == pb.n_demands

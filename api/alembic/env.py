@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from api.storage.models import Base
 

@@ -25,21 +25,22 @@ from api.deps import (
     RunsDep,
     SessionDep,
     SettingsDep,
-    StaffDep,
     SubmitterDep,
     field_error,
+    forbidden,
     not_found,
     record_error,
 )
 from api.records import demand_fields, demand_from_row, demand_public, record_error_type, validate_demand
-from api.schemas import DemandCreate, DemandPublic, DemandStatus, ProposalCreate, RecommendationsPublic
+from api.runs import check_solver
+from api.schemas import DemandCreate, DemandPublic, DemandUpdate, DemandStatus, ProposalCreate, RecommendationsPublic
 from api.security import Principal
 from api.storage.models import DemandRow, Enterprise, IdempotencyRecord, ProfileRow
 from matching.registry import UnknownNameError
 
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
 
-DemandId = Annotated[str, Path(max_length=200, description="demand id")]
+DemandId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$", description="demand id")]
 
 
 def visible_demand(session: Session, principal: Principal, demand_id: str) -> DemandRow:
@@ -78,18 +79,33 @@ def create_demand(
     if principal.role == "enterprise":
         raw["enterprise"] = principal.enterprise_id
     request_hash = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    if idempotency_key is not None:
-        rec = _find_idem(session, principal, idempotency_key)
-        if rec is not None:
-            if rec.request_hash != request_hash:
-                raise field_error(["header", "Idempotency-Key"],
-                                  "同一幂等键对应了不同的请求内容 Idempotency-Key reused with a different request body")
-            return _replay(rec)
     try:
         demand = validate_demand(raw)
     except record_error_type() as exc:
         raise record_error(exc, ["body"]) from None
+    # Two concurrent writers of the same new id (or Idempotency-Key) race on the
+    # primary key; the loser rolls back and retries, then sees the winner's row.
+    for _attempt in range(3):
+        if idempotency_key is not None:
+            rec = _find_idem(session, principal, idempotency_key)
+            if rec is not None:
+                if rec.request_hash != request_hash:
+                    raise field_error(["header", "Idempotency-Key"],
+                                      "同一幂等键对应了不同的请求内容 Idempotency-Key reused with a different request body")
+                return _replay(rec)
+        try:
+            payload = _store_demand(session, principal, demand, idempotency_key, request_hash)
+        except IntegrityError:
+            session.rollback()
+            continue
+        return JSONResponse(payload, status_code=status.HTTP_201_CREATED,
+                            headers={"Location": f"/v1/demands/{quote(demand.id, safe='')}"})
+    raise HTTPException(status.HTTP_409_CONFLICT, "并发冲突，请重试 conflicting concurrent write, retry")
 
+
+def _store_demand(session: Session, principal: Principal, demand, idempotency_key: str | None,  # noqa: ANN001
+                  request_hash: str) -> dict[str, Any]:
+    """Insert or replace the demand (and the idempotency record) and commit; returns the body."""
     row = session.get(DemandRow, demand.id)
     if row is not None and not principal.is_staff and row.enterprise_id != principal.enterprise_id:
         raise HTTPException(status.HTTP_409_CONFLICT, f"需求编号已被占用 demand id already in use: {demand.id}")
@@ -108,19 +124,8 @@ def create_demand(
         session.add(IdempotencyRecord(key_id=principal.key_id, idem_key=idempotency_key, method="POST",
                                       path="/v1/demands", request_hash=request_hash,
                                       status_code=status.HTTP_201_CREATED, response_body=payload))
-    try:
-        session.commit()
-    except IntegrityError:
-        # a concurrent request with the same Idempotency-Key won the race
-        session.rollback()
-        rec = _find_idem(session, principal, idempotency_key) if idempotency_key else None
-        if rec is None:
-            raise HTTPException(status.HTTP_409_CONFLICT, "并发冲突，请重试 conflicting concurrent write, retry") from None
-        if rec.request_hash != request_hash:
-            raise field_error(["header", "Idempotency-Key"],
-                              "同一幂等键对应了不同的请求内容 Idempotency-Key reused with a different request body") from None
-        return _replay(rec)
-    return JSONResponse(payload, status_code=status.HTTP_201_CREATED, headers={"Location": f"/v1/demands/{quote(row.id, safe='')}"})
+    session.commit()
+    return payload
 
 
 @router.get("", response_model=list[DemandPublic], summary="可见的需求 demands this key may see")
@@ -128,8 +133,8 @@ def list_demands(
     principal: PrincipalDep,
     session: SessionDep,
     status_: Annotated[DemandStatus | None, Query(alias="status")] = None,
-    enterprise: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    enterprise: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     query = select(DemandRow).order_by(DemandRow.created_at, DemandRow.id)
@@ -148,11 +153,23 @@ def get_demand(demand_id: DemandId, principal: PrincipalDep, session: SessionDep
     return demand_public(visible_demand(session, principal, demand_id))
 
 
+@router.patch("/{demand_id}", response_model=DemandPublic, summary="关闭或重开需求 close or reopen a demand",
+              responses={404: {"description": "no such demand, or another enterprise's"}})
+def update_demand(demand_id: DemandId, body: DemandUpdate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    row = visible_demand(session, principal, demand_id)
+    if body.status == "open" and row.status == "assigned":
+        pass  # an assigned demand stays assigned when "reopened"
+    else:
+        row.status = body.status
+    session.commit()
+    return demand_public(row)
+
+
 @router.get("/{demand_id}/recommendations", response_model=RecommendationsPublic,
             summary="推荐人员 ranked profiles for a demand")
 def recommendations(
     demand_id: DemandId,
-    principal: StaffDep,
+    principal: PrincipalDep,
     session: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
@@ -160,7 +177,9 @@ def recommendations(
 ) -> dict[str, Any]:
     if k > settings.max_k:
         raise field_error(["query", "k"], f"k 最大 {settings.max_k} k must be <= {settings.max_k}")
-    demand = demand_from_row(visible_demand(session, principal, demand_id))
+    demand = demand_from_row(visible_demand(session, principal, demand_id))  # others' demands: 404
+    if not principal.is_staff:
+        raise forbidden("office")
     session.close()  # release the connection while scoring
     ranked = engine.recommend(demand, k if k > 0 else 0)
     ids = [m.profile_id for m in ranked.matches]
@@ -188,14 +207,18 @@ def recommendations(
              responses={200: {"description": "a plan in the INTERFACES plan shape, for this demand alone"}})
 def team_proposal(
     demand_id: DemandId,
-    principal: StaffDep,
+    principal: PrincipalDep,
     session: SessionDep,
     runs: RunsDep,
     body: Annotated[ProposalCreate | None, Body()] = None,
 ) -> dict[str, Any]:
-    demand = demand_from_row(visible_demand(session, principal, demand_id))
+    demand = demand_from_row(visible_demand(session, principal, demand_id))  # others' demands: 404
+    if not principal.is_staff:
+        raise forbidden("office")
     session.close()
     try:
+        if body is not None and body.solver is not None:
+            check_solver(body.solver)
         return runs.propose(demand, body.solver if body else None)
     except UnknownNameError as exc:
         raise field_error(["body", "solver"], str(exc)) from None

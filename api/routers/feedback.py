@@ -39,8 +39,8 @@ def post_feedback(body: FeedbackCreate, principal: PrincipalDep, session: Sessio
 def list_feedback(
     _who: StaffDep,
     session: SessionDep,
-    demand_id: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    demand_id: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
 ) -> list[dict[str, Any]]:
     query = select(Feedback).order_by(Feedback.id)
     if demand_id is not None:

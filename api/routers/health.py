@@ -16,4 +16,4 @@ def healthz(session: SessionDep, engine: EngineDep) -> Health:
     if not engine.loaded:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "模型加载中 model is loading")
     n = session.scalar(select(func.count()).select_from(ProfileRow)) or 0
-    return Health(status="ok", model=engine.model_name, profiles=n)
+    return Health(status="ok", model=engine.model_name, profiles=n, index_ready=engine.index_ready)

@@ -6,8 +6,9 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Query, UploadFile
+from fastapi import APIRouter, HTTPException, status, Body, File, Form, Path as PathParam, Query, UploadFile
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error, not_found, record_error
@@ -43,6 +44,18 @@ def upsert_profiles(session: Session, profiles: list[Profile]) -> ProfilesUpsert
     return ProfilesUpserted(upserted=len(ids), created=len(ids) - len(existing), updated=len(existing), ids=ids)
 
 
+def commit_profiles(session: Session, profiles: list[Profile]) -> ProfilesUpserted:
+    """Upsert and commit, retrying when a concurrent writer inserted one of the ids first."""
+    for _attempt in range(3):
+        try:
+            result = upsert_profiles(session, profiles)
+            session.commit()
+            return result
+        except IntegrityError:
+            session.rollback()
+    raise HTTPException(status.HTTP_409_CONFLICT, "并发冲突，请重试 conflicting concurrent write, retry")
+
+
 @router.post("", response_model=ProfilesUpserted, summary="批量写入人员 upsert profiles by id")
 def post_profiles(
     body: Annotated[list[ProfileCreate], Body(description="JSON array of profile records")],
@@ -60,8 +73,7 @@ def post_profiles(
             profiles.append(validate_profile(item.model_dump(mode="json", exclude_unset=True, exclude_none=True)))
         except record_error_cls as exc:
             raise record_error(exc, ["body", i]) from None
-    result = upsert_profiles(session, profiles)
-    session.commit()
+    result = commit_profiles(session, profiles)
     engine.invalidate()
     return result
 
@@ -108,8 +120,7 @@ def import_profiles(
         raise field_error(["body", "file"], f"{name}: 文件中没有记录 no records in the file")
     if len(profiles) > settings.max_profiles_per_request:
         raise field_error(["body", "file"], f"一次最多 {settings.max_profiles_per_request} 条 at most {settings.max_profiles_per_request} profiles per file")
-    result = upsert_profiles(session, profiles)
-    session.commit()
+    result = commit_profiles(session, profiles)
     engine.invalidate()
     return result
 
@@ -118,7 +129,7 @@ def import_profiles(
 def list_profiles(
     _who: StaffDep,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     rows = session.scalars(select(ProfileRow).order_by(ProfileRow.id).offset(offset).limit(limit))
@@ -126,7 +137,7 @@ def list_profiles(
 
 
 @router.get("/{profile_id}", response_model=ProfilePublic, summary="单个人员 one profile")
-def get_profile(profile_id: str, _who: StaffDep, session: SessionDep) -> dict[str, Any]:
+def get_profile(profile_id: Annotated[str, PathParam(max_length=200, pattern=r"^[^\x00]+$")], _who: StaffDep, session: SessionDep) -> dict[str, Any]:
     row = session.get(ProfileRow, profile_id)
     if row is None:
         raise not_found("profile", profile_id)

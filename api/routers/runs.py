@@ -6,14 +6,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Path, status
 from sqlalchemy import select
 
-from api.deps import RunsDep, SessionDep, StaffDep, not_found
-from api.runs import utcnow
+from api.deps import RunsDep, SessionDep, StaffDep, field_error, not_found
+from api.runs import check_solver, utcnow
+from matching.registry import UnknownNameError
 from api.schemas import RunAccepted, RunCreate, RunPublic, RunStarted
 from api.storage.models import AssignmentRun, DemandRow
 
 router = APIRouter(prefix="/v1/assignment-runs", tags=["assignment runs"])
 
-RunId = Annotated[str, Path(max_length=100)]
+RunId = Annotated[str, Path(max_length=100, pattern=r"^[^\x00]+$")]
 
 
 def _public(run: AssignmentRun) -> dict[str, Any]:
@@ -38,6 +39,11 @@ def start_run(
     body: Annotated[RunCreate | None, Body()] = None,
 ) -> RunStarted:
     body = body or RunCreate()
+    if body.solver is not None:
+        try:
+            check_solver(body.solver)
+        except UnknownNameError as exc:
+            raise field_error(["body", "solver"], str(exc)) from None
     run = runs.start(session, principal.key_id, body.demand_ids, body.solver, body.continuity_bonus)
     return RunStarted(id=run.id, status="running")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -24,13 +25,15 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, synchronous=FULL, a busy timeout, FKs on."""
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    database = make_url(url).database
+    in_memory = not database or database == ":memory:" or "mode=memory" in url
+    extra = {"poolclass": StaticPool} if in_memory else {}   # one shared connection, else each has its own DB
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
         cur = dbapi_conn.cursor()
-        database = make_url(url).database
-        if database and database != ":memory:":
+        if not in_memory:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")

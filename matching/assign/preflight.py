@@ -11,7 +11,7 @@ import numpy as np
 
 from matching.assign.encode import Index
 from matching.assign.problem import TeamProblem
-from matching.assign.solve import eligible_mask
+from matching.assign.solve import eligible_mask, individually_feasible
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,6 @@ def preflight(problem: TeamProblem, index: Index) -> Preflight:
     """Compare the pool with what demands need; reasons for hopeless demands."""
     reasons: dict[int, str] = {}
     cap = problem.capacity.astype(np.int64)
-    from matching.assign.solve import individually_feasible
     ok = individually_feasible(problem)
     for d in np.nonzero(~ok)[0]:
         r = _reasons_for(problem, index, int(d), cap, after=False)

@@ -61,7 +61,11 @@ class SolveOptions:
     ``time_limit`` in seconds (None: no limit); ``candidates``,
     ``per_discipline``, ``teachers``: initial candidate columns per demand
     (column generation adds whatever else the LP needs); ``mip_rel_gap``:
-    HiGHS relative gap at which a MILP phase stops.
+    HiGHS relative gap at which a MILP phase stops (``fair_gap`` for the
+    max-min phase, whose many symmetric optima make a proof slow; that phase
+    also stops after ``fair_time_limit`` seconds with its best team-score
+    floor, reported with its LP bound); ``cg_tol``:
+    column generation stops when the Lagrangian bound is this close (relative).
     """
 
     continuity_bonus: float = 0.1
@@ -70,14 +74,16 @@ class SolveOptions:
     jitter: float = 0.0
     grade_bonus: float = 0.002
     time_limit: float | None = None
-    candidates: int = 12
+    candidates: int = 8
     per_discipline: int = 4
     teachers: int = 4
     mip_rel_gap: float = 1e-9
     max_rounds: int = 30
-    per_round: int = 16
+    per_round: int = 8
     per_profile: int = 6
-    cg_tol: float = 5e-5
+    cg_tol: float = 1e-4
+    fair_gap: float = 1e-3
+    fair_time_limit: float = 10.0
 
 
 @dataclass
@@ -293,22 +299,23 @@ def lsa_construct(problem: TeamProblem, w: np.ndarray, active: np.ndarray,
         E_p.append(top[ok])
         E_c.append(3.0 * BIG - (val[ok] + bonus))
 
+    teachers = np.nonzero(problem.is_teacher & (cap > 0))[0]
+    coverers = [np.nonzero(problem.covers[:, k] & (cap > 0))[0] for k in range(problem.n_disciplines)]
     block = 256
     for s in range(0, act.size, block):
         e = min(act.size, s + block)
         rows = act[s:e]
         W = np.where(eligible_mask(problem, rows), w[rows], -np.inf)
         sl = first[s:e]
-        sc = np.where(problem.is_teacher[None, :], W, -np.inf)
-        top = _topk_cols(sc, width)
-        edges(sl, top, np.take_along_axis(sc, top, axis=1), BIG)
+        top, val = _topk_sub(W, teachers, width)
+        edges(sl, top, val, BIG)
         req = problem.required[rows]
         rank = np.cumsum(req, axis=1)  # k-th required discipline of the row -> slot offset
         for k in np.nonzero(req.any(axis=0))[0]:
             rr = np.nonzero(req[:, k])[0]
-            sc = np.where(problem.covers[:, k][None, :], W[rr], -np.inf)
-            top = _topk_cols(sc, width)
-            edges(sl[rr] + rank[rr, k], top, np.take_along_axis(sc, top, axis=1), BIG)
+            if coverers[k].size:
+                top, val = _topk_sub(W[rr], coverers[k], width)
+                edges(sl[rr] + rank[rr, k], top, val, BIG)
         sc = np.where(W > 0, W, -np.inf)
         top = _topk_cols(sc, width)
         val = np.take_along_axis(sc, top, axis=1)
@@ -408,6 +415,15 @@ def solve_lsa(problem: TeamProblem, opts: SolveOptions) -> Solution:
 
 
 # ------------------------------------------------------------------- exact
+
+@dataclass
+class _Res:
+    """An integral LP optimum standing in for a MILP result."""
+
+    x: np.ndarray
+    status: int
+    mip_dual_bound: float
+
 
 class _Model:
     """The MILP over a column set of (demand, profile) pairs, in <= form.
@@ -556,35 +572,50 @@ class _Model:
         return np.concatenate(out_a), np.concatenate(out_p), gain
 
 
+def _topk_sub(W: np.ndarray, cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of ``W[:, cols]`` per row: (global column indices, values); -inf = absent."""
+    sub = W[:, cols]
+    top = _topk_cols(sub, k)
+    return cols[top], np.take_along_axis(sub, top, axis=1)
+
+
 def _initial_columns(problem: TeamProblem, act: np.ndarray, w: np.ndarray, opts: SolveOptions,
                      seeds: list[np.ndarray], block: int = 256) -> np.ndarray:
-    """(na, P) bool initial candidate columns per active demand."""
+    """(na, P) bool initial candidate columns per active demand: top overall, top
+    teachers, top coverers of each required discipline, current members, each
+    profile's top demands, and the seed teams."""
     na, P = act.size, problem.n_profiles
     incol = np.zeros((na, P), dtype=bool)
+    teachers = np.nonzero(problem.is_teacher & (problem.capacity > 0))[0]
+    coverers = [np.nonzero(problem.covers[:, k] & (problem.capacity > 0))[0]
+                for k in range(problem.n_disciplines)]
     for s in range(0, na, block):
         e = min(na, s + block)
         rows = act[s:e]
         elig = eligible_mask(problem, rows)
         wb = np.where(elig, w[rows], -np.inf)
-        r = np.arange(e - s)[:, None]
+        r = np.arange(e - s)
 
-        def take(sc: np.ndarray, k: int) -> None:
-            top = _topk_cols(sc, k)
-            ok = np.isfinite(np.take_along_axis(sc, top, axis=1))
-            incol[s + np.broadcast_to(r, top.shape)[ok], top[ok]] = True
+        def take(rr: np.ndarray, cols: np.ndarray, k: int) -> None:
+            if cols.size == 0 or rr.size == 0:
+                return
+            top, val = _topk_sub(wb[rr], cols, k)
+            ok = np.isfinite(val)
+            incol[s + np.broadcast_to(rr[:, None], top.shape)[ok], top[ok]] = True
 
-        take(wb, opts.candidates)
-        take(np.where(problem.is_teacher[None, :], wb, -np.inf), opts.teachers)
-        for k in np.nonzero(problem.required[rows].any(axis=0))[0]:
-            sc = np.where(problem.covers[:, k][None, :] & problem.required[rows, k][:, None], wb, -np.inf)
-            take(sc, opts.per_discipline)
+        take(r, np.arange(P), opts.candidates)
+        take(r, teachers, opts.teachers)
+        req = problem.required[rows]
+        for k in np.nonzero(req.any(axis=0))[0]:
+            take(np.nonzero(req[:, k])[0], coverers[k], opts.per_discipline)
         incol[s:e] |= problem.current[rows] & elig
     # reverse candidates: each profile's best demands (capacity is what binds)
     if opts.per_profile > 0 and na:
         kk = min(na, opts.per_profile)
         for s in range(0, P, 4 * block):
             e = min(P, s + 4 * block)
-            wb = np.where(eligible_mask(problem, act)[:, s:e], w[act, s:e], -np.inf).T  # (b, na)
+            ok_cols = problem.capacity[s:e] > 0
+            wb = np.where(~problem.forbidden[act, s:e] & ok_cols[None, :], w[act, s:e], -np.inf).T
             top = _topk_cols(wb, kk)
             ok = np.isfinite(np.take_along_axis(wb, top, axis=1))
             pr = np.broadcast_to(np.arange(s, e)[:, None], top.shape)
@@ -626,6 +657,11 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
         if deadline is None:
             return None
         return max(0.5, deadline - time.perf_counter())
+
+    last_lp: list = [None]
+
+    def expired() -> bool:
+        return deadline is not None and time.perf_counter() >= deadline
 
     def columns() -> tuple[np.ndarray, np.ndarray]:
         a, p = np.nonzero(incol)
@@ -678,6 +714,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
             res = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
                           method="highs-ds", options=opt)
             st.pricing_rounds += 1
+            last_lp[0] = (res, nc)
             if res.status != 0 or res.ineqlin is None:
                 return best, res.status != 2
             val = float(res.fun)
@@ -695,6 +732,42 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
                 return best, True
         return best, True
 
+    def solve_phase(phase: str, count_min: int | None, y_fixed: bool, t_lb: float):
+        """Column generation, then the integer solution: the LP optimum itself when
+        it is integral (common: the model is assignment-like), else HiGHS MILP.
+        Returns (LP bound in min form or None, restricted LP feasible, result, nc)."""
+        nonlocal cols
+        last_lp[0] = None
+        v, ok = lp_cg(phase, count_min, y_fixed, t_lb)
+        if not ok:
+            return v, False, None, 0
+        cols = columns()
+        nc = cols[0].size
+        cands = []
+        if phase == "sum" and use_z:     # one more LP with the grade-mix tie-break
+            A, b, nv = model_ip.build(cols[0], cols[1], count_min, y_fixed)
+            c = objective(phase, nv, nc, with_z=True)
+            lb, ub = var_bounds(nv, nc, y_fixed, t_lb)
+            opt: dict = {"presolve": False}
+            rl = remaining()
+            if rl is not None:
+                opt["time_limit"] = rl
+            r = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
+                        method="highs-ds", options=opt)
+            if r.status == 0:
+                cands.append(("with grade tie-break", r))
+        if last_lp[0] is not None and last_lp[0][1] == nc and last_lp[0][0].status == 0:
+            cands.append(("", last_lp[0][0]))
+        for label, cand in cands:
+            xi = cand.x[:nc + act.size]
+            if np.all(np.minimum(np.abs(xi), np.abs(1.0 - xi)) <= 1e-7):
+                st.phases.append(f"{phase}: LP optimum integral {label}".rstrip())
+                x = np.round(cand.x, 9)
+                return v, True, _Res(x, 0, float(cand.fun)), nc
+        res, nc = run_milp(phase, count_min, y_fixed, t_lb)
+        st.phases.append(f"{phase}: MILP status {res.status}")
+        return v, True, res, nc
+
     def run_milp(phase: str, count_min: int | None, y_fixed: bool, t_lb: float):
         ca, cp = cols
         nc = ca.size
@@ -703,8 +776,11 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
         lb, ub = var_bounds(nv, nc, y_fixed, t_lb)
         integ = np.zeros(nv)
         integ[:nc + act.size] = 1
-        opt = {"mip_rel_gap": opts.mip_rel_gap, "presolve": True}
+        gap = opts.fair_gap if phase == "fair" else opts.mip_rel_gap
+        opt = {"mip_rel_gap": gap, "presolve": True}
         rl = remaining()
+        if phase == "fair":
+            rl = opts.fair_time_limit if rl is None else min(rl, opts.fair_time_limit)
         if rl is not None:
             opt["time_limit"] = rl
         res = milp(c, integrality=integ, bounds=Bounds(lb, ub),
@@ -739,19 +815,18 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
         Y, y_fixed, cub = n_act, True, n_act
     else:
         # optimistic: every demand that passed preflight staffed (y fixed to 1)
-        v, ok = lp_cg(first, None, True, 0.0)
-        res = None
-        if ok:
-            res, nc = run_milp(first, None, True, 0.0)
+        v, ok, res, nc = solve_phase(first, None, True, 0.0)
         if res is not None and res.x is not None:
             Y, y_fixed, cub = n_act, True, n_act
             results[first] = (v, res, nc)
+        elif expired():   # out of time: keep the LSA incumbent, no count bound
+            Y, y_fixed, cub = inc_count, inc_count == n_act, None
+            st.phases.append("time limit before the staffing count was proven")
         else:
-            v, ok = lp_cg("count", None, False, 0.0)
+            v, ok, res, nc = solve_phase("count", None, False, 0.0)
             cub = int(np.floor(-v + 1e-6)) if v is not None else n_act
             Y = inc_count
-            if cub > inc_count:
-                res, nc = run_milp("count", None, False, 0.0)
+            if res is not None:
                 if res.x is not None:
                     m1 = decode(res.x, nc)
                     if staffed_of(m1) > Y:
@@ -766,27 +841,27 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
     t_lb = 0.0
     if use_t:
         if "fair" not in results:
-            v, ok = lp_cg("fair", count_min, y_fixed, 0.0)
-            res, nc = run_milp("fair", count_min, y_fixed, 0.0)
+            v, ok, res, nc = solve_phase("fair", count_min, y_fixed, 0.0)
             results["fair"] = (v, res, nc)
         v, res, nc = results["fair"]
         st.min_team_score_bound = None if v is None else -v
-        if res.x is not None:
+        if res is not None and res.x is not None:
             t_lb = max(0.0, float(res.x[-1]) - 1e-9)
             cand = decode(res.x, nc)
             if staffed_of(cand) >= Y:
                 incumbent = cand
         st.phases.append(f"maxmin t={t_lb:.6f}")
     # ---- phase 3: sum of weights
-    if "sum" not in results:
-        v, ok = lp_cg("sum", count_min, y_fixed, t_lb)
-        res, nc = run_milp("sum", count_min, y_fixed, t_lb)
+    if "sum" not in results and expired():
+        results["sum"] = (None, None, 0)
+    elif "sum" not in results:
+        v, ok, res, nc = solve_phase("sum", count_min, y_fixed, t_lb)
         results["sum"] = (v, res, nc)
     v, res, nc = results["sum"]
     st.lp_bound = None if v is None else -v
     status = "time_limit"
     ub = st.lp_bound
-    if res.x is not None:
+    if res is not None and res.x is not None:
         cand = decode(res.x, nc)
         if staffed_of(cand) >= Y:
             incumbent = cand
@@ -794,7 +869,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
             status = "optimal"
     # every eligible pair is a column: the MILP's own bound is a bound on the full problem
     complete = int(incol.sum()) == int(eligible_mask(problem, act).sum())
-    if complete and res.x is not None and res.mip_dual_bound is not None:
+    if complete and res is not None and res.x is not None and res.mip_dual_bound is not None:
         ub = -float(res.mip_dual_bound) if ub is None else min(ub, -float(res.mip_dual_bound))
     st.columns = int(cols[0].size)
     value = _value(problem, w, incumbent, 0.0)
@@ -802,7 +877,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
     st.staffed = staffed_of(incumbent)
     if ub is not None:
         ub = max(ub, value)
-    st.optimal = (status == "optimal" and cub == st.staffed
+    st.optimal = (status == "optimal" and cub is not None and cub == st.staffed
                   and ub is not None and ub - value <= 1e-6 * max(1.0, abs(ub)))
     st.status = status
     if use_t:

@@ -1,0 +1,148 @@
+"""The warm index (api.engine.MatchEngine): fit once, refit in the background
+on profile changes, never re-embed for a new demand, bounded staleness."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from api.engine import IndexUnavailable, MatchEngine
+from api.testing import FakeScorer
+from matching.types import Demand, Document, Profile
+
+P1 = Profile(id="T1", keywords=("机器视觉",), documents=(Document(text="机器视觉缺陷检测", title="视觉检测"),))
+P2 = Profile(id="T2", keywords=("冷链",), documents=(Document(text="果蔬冷链保鲜", title="冷链"),))
+D = Demand(id="D1", title="冷链保鲜", description="果蔬冷链")
+
+
+class GatedScorer(FakeScorer):
+    """FakeScorer whose fit waits for ``gate`` (to hold a refit in progress)."""
+
+    gate = threading.Event()
+    fail = False
+
+    def fit(self, profiles):
+        assert self.gate.wait(10)
+        if self.fail:
+            raise RuntimeError("encoder broke")
+        return super().fit(profiles)
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    GatedScorer.gate.set()
+    GatedScorer.fail = False
+    yield
+    GatedScorer.gate.set()
+
+
+def make(store: list[Profile], scorer=FakeScorer, stale_wait: float = 10.0) -> MatchEngine:
+    return MatchEngine(scorer, lambda: list(store), model_name="fake", stale_wait=stale_wait)
+
+
+def test_empty_index_gives_empty_matches():
+    eng = make([])
+    eng.start()
+    assert eng.recommend(D, 5).matches == ()
+    eng.close()
+
+
+def test_fits_once_and_refits_only_on_change():
+    store = [P1]
+    eng = make(store)
+    eng.start()
+    assert [m.profile_id for m in eng.recommend(D, 5).matches] == ["T1"]
+    n = eng.fit_count
+    for _ in range(5):
+        eng.recommend(D, 5)
+    assert eng.fit_count == n
+    store.append(P2)
+    eng.invalidate()
+    assert eng.recommend(D, 1).matches[0].profile_id == "T2"
+    assert eng.fit_count == n + 1 and eng.index_ready
+    eng.close()
+
+
+def test_works_without_start():
+    eng = make([P1, P2])
+    profiles, scores, required = eng.score([D])
+    assert [p.id for p in profiles] == ["T1", "T2"] and scores.shape == (1, 2)
+    assert scores[0, 1] > scores[0, 0]
+
+
+def test_slow_refit_serves_previous_index_after_stale_wait():
+    store = [P1]
+    eng = make(store, GatedScorer, stale_wait=0.2)
+    eng.start()
+    assert eng.recommend(D, 5).matches[0].profile_id == "T1"
+    GatedScorer.gate.clear()
+    store.append(P2)
+    eng.invalidate()
+    t0 = time.monotonic()
+    stale = eng.recommend(D, 5)
+    assert time.monotonic() - t0 < 5
+    assert [m.profile_id for m in stale.matches] == ["T1"]       # previous index
+    assert not eng.index_ready
+    GatedScorer.gate.set()
+    deadline = time.monotonic() + 10
+    while not eng.index_ready and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert {m.profile_id for m in eng.recommend(D, 5).matches} == {"T1", "T2"}
+    eng.close()
+
+
+def test_batch_scoring_waits_for_the_fresh_index():
+    store = [P1]
+    eng = make(store, GatedScorer, stale_wait=0.0)
+    eng.start()
+    eng.recommend(D, 1)
+    GatedScorer.gate.clear()
+    store.append(P2)
+    eng.invalidate()
+    threading.Timer(0.3, GatedScorer.gate.set).start()
+    profiles, scores, _ = eng.score([D])
+    assert [p.id for p in profiles] == ["T1", "T2"] and scores.shape == (1, 2)
+    eng.close()
+
+
+def test_failed_fit_without_previous_index_raises():
+    GatedScorer.fail = True
+    eng = make([P1], GatedScorer)
+    eng.start()
+    with pytest.raises(IndexUnavailable, match="encoder broke"):
+        eng.recommend(D, 3)
+    GatedScorer.fail = False
+    eng.invalidate()                      # the next change (or request) retries
+    assert eng.recommend(D, 3).matches[0].profile_id == "T1"
+    eng.close()
+
+
+def test_failed_fit_is_503_and_failed_run(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.security import create_key
+    from api.settings import Settings
+    from api.testing import greedy_planner
+
+    GatedScorer.fail = True
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", model="fake"),
+                     scorer_factory=GatedScorer, planner=greedy_planner)
+    with TestClient(app) as c:
+        with app.state.sessions() as s:
+            _, key = create_key(s, "office")
+            s.commit()
+        h = {"Authorization": f"Bearer {key}"}
+        c.post("/v1/profiles", json=[{"id": "T1", "keywords": ["视觉"]}], headers=h)
+        c.post("/v1/demands", json={"id": "D1", "title": "视觉"}, headers=h)
+        r = c.get("/v1/demands/D1/recommendations", headers=h)
+        assert r.status_code == 503 and "encoder broke" in r.text
+        run_id = c.post("/v1/assignment-runs", headers=h).json()["id"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            body = c.get(f"/v1/assignment-runs/{run_id}", headers=h).json()
+            if body["status"] != "running":
+                break
+            time.sleep(0.05)
+        assert body["status"] == "failed" and "encoder broke" in body["reason"]

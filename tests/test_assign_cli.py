@@ -1,0 +1,93 @@
+"""``xfd assign`` end to end with a stand-in scoring core (the real one is tested elsewhere)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from api.cli import main
+
+PROFILES = [
+    {"id": "T1", "kind": "teacher", "disciplines": ["机械工程"], "keywords": ["机器视觉"], "capacity": 1},
+    {"id": "T2", "kind": "teacher", "disciplines": ["计算机科学与技术"], "keywords": ["算法"],
+     "conflicts": ["E2"]},
+    {"id": "T3", "kind": "teacher", "disciplines": ["机械工程", "计算机科学与技术"], "keywords": ["控制"]},
+    {"id": "S1", "kind": "student", "major": "机械", "disciplines": ["机械工程"], "grade": 1},
+    {"id": "S2", "kind": "student", "major": "计算机", "disciplines": ["计算机科学与技术"], "grade": 2},
+]
+DEMANDS = [
+    {"id": "D1", "enterprise": "E1", "title": "视觉检测", "disciplines": ["机械工程"], "team_size": [2, 3],
+     "current_team": ["T2", "S1"]},
+    {"id": "D2", "enterprise": "E2", "title": "调度算法", "disciplines": ["计算机科学与技术"], "team_size": [2, 3]},
+    {"id": "D3", "enterprise": "E3", "title": "海洋监测", "disciplines": ["海洋科学"], "team_size": [1, 2]},
+]
+SCORES = np.array([[0.9, 0.3, 0.5, 0.8, 0.1],
+                   [0.2, 0.9, 0.7, 0.1, 0.8],
+                   [0.1, 0.1, 0.1, 0.1, 0.1]])
+
+
+class FakeResult:
+    def __init__(self, scores, required):
+        self.scores, self.required, self.scorer = scores, required, None
+
+
+@pytest.fixture()
+def inputs(tmp_path, monkeypatch):
+    import api.cli_score as cs
+
+    def fake(profiles, demands, model=None):
+        assert [p.id for p in profiles] == [p["id"] for p in PROFILES]
+        return FakeResult(SCORES.copy(), [tuple(d.disciplines) for d in demands])
+
+    monkeypatch.setattr(cs, "compute_scores", fake)
+    p, d = tmp_path / "p.jsonl", tmp_path / "d.jsonl"
+    p.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in PROFILES), encoding="utf-8")
+    d.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in DEMANDS), encoding="utf-8")
+    return tmp_path, p, d
+
+
+def test_assign_writes_plan_and_workbook(inputs):
+    tmp, p, d = inputs
+    out, xlsx = tmp / "plan.json", tmp / "plan.xlsx"
+    rc = main(["assign", "--profiles", str(p), "--demands", str(d), "--out", str(out),
+               "--xlsx", str(xlsx), "--model", "lexical"])
+    assert rc == 0
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    assert set(plan) >= {"objective", "teams", "unassigned", "moves"}
+    teams = {t["demand_id"]: t for t in plan["teams"]}
+    assert set(teams) == {"D1", "D2"}
+    assert [u["demand_id"] for u in plan["unassigned"]] == ["D3"]
+    assert "海洋科学" in plan["unassigned"][0]["reason"]
+    # T2 conflicts with E2; every member score equals the scoring core's
+    pcol = {x["id"]: j for j, x in enumerate(PROFILES)}
+    drow = {x["id"]: i for i, x in enumerate(DEMANDS)}
+    for t in plan["teams"]:
+        for m in t["members"]:
+            assert m["score"] == pytest.approx(SCORES[drow[t["demand_id"]], pcol[m["profile_id"]]])
+    assert "T2" not in [m["profile_id"] for m in teams["D2"]["members"]]
+    assert plan["objective"] == pytest.approx(sum(m["score"] for t in plan["teams"] for m in t["members"]))
+    assert {m["profile_id"] for m in plan["moves"]} >= {"T2"}    # T2 leaves D1's current team
+    assert xlsx.exists()
+
+
+def test_assign_bad_solver_is_one_line(inputs, capsys):
+    tmp, p, d = inputs
+    rc = main(["assign", "--profiles", str(p), "--demands", str(d), "--out", str(tmp / "x.json"),
+               "--solver", "magic"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "exact" in err[0] and "greedy" in err[0]
+    assert not (tmp / "x.json").exists()
+
+
+def test_assign_missing_out_dir(inputs, capsys):
+    tmp, p, d = inputs
+    rc = main(["assign", "--profiles", str(p), "--demands", str(d), "--out", str(tmp / "no" / "x.json")])
+    assert rc == 2 and "directory does not exist" in capsys.readouterr().err
+
+
+def test_assign_negative_bonus(inputs, capsys):
+    tmp, p, d = inputs
+    rc = main(["assign", "--profiles", str(p), "--demands", str(d), "--out", str(tmp / "x.json"),
+               "--continuity-bonus", "-1"])
+    assert rc == 2 and "--continuity-bonus" in capsys.readouterr().err
