@@ -318,22 +318,43 @@ def _jsonl(path: Path, records: Iterable[dict]) -> None:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
-def write_assign_instance(n_demands: int, folder: Path, seed: int = 0) -> tuple[Path, Path]:
+ASSIGN_TEXTS = ("assign_bench", "keywords")
+
+
+def write_assign_instance(n_demands: int, folder: Path, seed: int = 0, texts: str = "assign_bench"
+                          ) -> tuple[Path, Path]:
     """Profiles and demands JSONL for ``xfd assign``: ``n_demands`` demands, about
     three profiles per demand, from the solver's own generator
     (``matching.assign.synth.make_batch``: 12 disciplines, teachers with
     capacity 2 and conflicts, students of grades 1–4, current teams).
 
-    The generator's texts are placeholders, so each record gets words to match
-    on: the keywords of its disciplines in ``corpora/disciplines.tsv`` (a
-    sample per record), so ``--model lexical`` scores are meaningful.
+    The generator's texts are placeholders.  ``texts="assign_bench"`` (default)
+    writes the records exactly as ``benchmarks/assign_bench.py --cli`` does
+    (its ``profile_json``/``demand_json``: discipline names as keywords and
+    text), so both scripts time the same instances; ``texts="keywords"`` gives
+    each record a sample of its disciplines' keywords from
+    ``corpora/disciplines.tsv`` instead (more varied lexical scores).
     """
-    from corpora import read_disciplines
     from matching.assign.synth import make_batch
+
+    if texts not in ASSIGN_TEXTS:
+        raise ValueError(f"texts must be one of {ASSIGN_TEXTS}, got {texts!r}")
+    batch = make_batch(n_demands, seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    pp, dp = folder / f"profiles_{n_demands}.jsonl", folder / f"demands_{n_demands}.jsonl"
+    if texts == "assign_bench":
+        here = str(Path(__file__).resolve().parent)
+        if here not in sys.path:
+            sys.path.insert(0, here)
+        from assign_bench import demand_json, profile_json
+
+        _jsonl(pp, (profile_json(p) for p in batch.profiles))
+        _jsonl(dp, (demand_json(d) for d in batch.demands))
+        return pp, dp
+    from corpora import read_disciplines
 
     kw = {r.name: list(r.keywords) or [r.name] for r in read_disciplines()}
     rng = np.random.default_rng(seed)
-    batch = make_batch(n_demands, seed=seed)
 
     def words(discs: Sequence[str], k: int) -> list[str]:
         pool = [w for d in discs for w in kw.get(d, [d])]
@@ -355,8 +376,6 @@ def write_assign_instance(n_demands: int, folder: Path, seed: int = 0) -> tuple[
                      "description": "需要" + "、".join(w) + "方面的技术支持。",
                      "disciplines": list(d.disciplines), "team_size": list(d.team_size),
                      "current_team": list(d.current_team)})
-    folder.mkdir(parents=True, exist_ok=True)
-    pp, dp = folder / f"profiles_{n_demands}.jsonl", folder / f"demands_{n_demands}.jsonl"
     _jsonl(pp, profs)
     _jsonl(dp, dems)
     return pp, dp

@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from datasets import SHARED_DATA, csl_routing, expertise_gold  # noqa: E402
+from benchmarks.datasets import SHARED_DATA, csl_routing, expertise_gold  # noqa: E402
 
 from matching.metrics import expertise_loss, ndcg_at_k  # noqa: E402
 from matching.scoring import Features, Fusion, MatchScorer  # noqa: E402

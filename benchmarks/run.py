@@ -188,9 +188,11 @@ class IndexResult:
 def measure_indexing(scorer, bare: Encode, profiles: Sequence[Profile], reps: int, seed_db: Path,
                      work: Path) -> IndexResult:
     """Interleaved repetitions (order alternating) of a cold-cache ``fit`` and a bare
-    encode of the same texts.  Each xfd repetition starts from a new cache file
+    encode of the same (distinct) texts.  Each xfd repetition starts from a new cache file
     holding only ``seed_db`` (the discipline table)."""
-    texts = list(build_doc_table(profiles).texts)
+    # distinct texts: xfd's cache encodes a repeated text (e.g. the same discipline card) once,
+    # so the bare baseline gets the same work, not the duplicates
+    texts = list(dict.fromkeys(build_doc_table(profiles).texts))
     xs, bs, os_, vecs, enc = [], [], [], None, 0
     for r in range(reps):
         def run_bare():
@@ -291,10 +293,12 @@ class AssignResult:
     returncode: int
 
 
-def measure_assign(n_demands: int, work: Path, seed: int = 0, extra: Sequence[str] = ()) -> AssignResult:
+def measure_assign(n_demands: int, work: Path, seed: int = 0, extra: Sequence[str] = (),
+                   texts: str = "assign_bench") -> AssignResult:
     """Wall time of ``python -m api.cli assign --model lexical`` (a new process, as a
-    user runs it) on a generated instance, and the plan's gap to its bound."""
-    pp, dp = write_assign_instance(n_demands, work, seed=seed)
+    user runs it) on a generated instance (``_bench_util.write_assign_instance``),
+    and the plan's gap to its bound."""
+    pp, dp = write_assign_instance(n_demands, work, seed=seed, texts=texts)
     out = work / f"plan_{n_demands}.json"
     n_prof = sum(1 for _ in open(pp, encoding="utf-8"))
     cmd = [sys.executable, "-m", "api.cli", "assign", "--profiles", str(pp), "--demands", str(dp),
@@ -359,7 +363,7 @@ def index_figures(r: IndexResult) -> list[Figure]:
     est = b / (b + o)
     return [Figure("indexing throughput, cold cache", r.texts / x, "texts/s", "bare ST.encode", r.texts / b,
                   ratio, "xfd/bare", f">= {INDEX_TARGET}", ratio >= INDEX_TARGET,
-                  f"{r.texts} texts (real abstracts + profile cards), median of {len(r.xfd_s)} interleaved reps; "
+                  f"{r.texts} distinct texts (real abstracts + profile cards), median of {len(r.xfd_s)} interleaved reps; "
                   f"xfd {['%.2f' % v for v in r.xfd_s]} s, bare {['%.2f' % v for v in r.bare_s]} s; "
                   f"{r.encoded} texts encoded by xfd; discipline-table vectors pre-seeded (per-install, not per profile)"),
             Figure("indexing: xfd work outside the model", o / r.texts * 1000, "ms/text", "bare encode per text",
@@ -450,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     ap.add_argument("--assign-sizes", default=None, help="comma-separated demand counts (default by mode)")
     ap.add_argument("--large", type=int, default=None, help="profiles for the RSS/10k figures")
+    ap.add_argument("--assign-texts", default="assign_bench", choices=("assign_bench", "keywords"),
+                    help="texts of the assign instances: as benchmarks/assign_bench.py --cli writes them "
+                         "(default) or sampled discipline keywords")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--n-profiles", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--reps", type=int, default=0, help=argparse.SUPPRESS)
@@ -476,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="xfd-bench-"))
     figures: list[Figure] = []
     meta: dict = {"mode": "quick" if args.quick else "full", "model": args.model, "sizes": sizes.__dict__,
+                  "assign_texts": args.assign_texts,
                   "machine": info, "work_dir": str(work)}
     try:
         source = load_source()
@@ -553,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             res = []
             for n in sizes.assign:
                 log(f"xfd assign --model lexical, {n} demands …")
-                r = measure_assign(n, work / "assign")
+                r = measure_assign(n, work / "assign", texts=args.assign_texts)
                 log(f"  {r.wall_s:.1f} s, gap {r.gap}, {r.status}")
                 res.append(r)
             figures += assign_figures(res)
@@ -563,10 +571,12 @@ def main(argv: list[str] | None = None) -> int:
     meta["loadavg_end"] = loadavg()
     print(f"xfd benchmarks ({meta['mode']}), {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GiB RAM; "
           f"load avg at start {info['loadavg']}, at end {meta['loadavg_end']}; {meta['seconds']} s")
-    print(f"texts: {meta.get('texts')}; model {args.model}"
-          + (f" ({meta['encoder']}, load {meta['model_load_s']} s)" if "encoder" in meta else ""))
-    print("1k/10k profile vectors are pre-filled in the embedding cache (real vectors of the encoded texts with "
-          "small perturbations): those figures time xfd's indexing/scoring path, not encoding.")
+    if "encoder" in meta:
+        print(f"texts: {meta.get('texts')}; model {args.model} ({meta['encoder']}, load {meta['model_load_s']} s)")
+        print("1k/10k profile vectors are pre-filled in the embedding cache (real vectors of the encoded texts "
+              "with small perturbations): those figures time xfd's indexing/scoring path, not encoding.")
+    if "assign" in parts:
+        print(f"assign instances: matching.assign.synth.make_batch, texts {args.assign_texts!r}; xfd assign --model lexical")
     print()
     print(format_table(figures))
     if args.json:

@@ -169,6 +169,9 @@ class SentenceTransformerEncoder:
             raise ValueError(f"模型文件夹无效 / not a SentenceTransformer folder (no modules.json or config.json): {folder}")
         _set_torch_threads()
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no per-tensor "Loading weights" bar on every start
 
         model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         if max_seq_length is not None:

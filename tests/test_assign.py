@@ -14,7 +14,7 @@ from matching.assign.solve import SolveOptions, solve
 from matching.registry import UnknownNameError
 from matching.types import Demand, Profile
 
-EXACT = SolveOptions(grade_bonus=0.0)
+EXACT = SolveOptions(grade_bonus=0.0, tie_break=0.0)
 
 
 # ------------------------------------------------------------ brute force
@@ -89,7 +89,7 @@ def test_exact_matches_brute_force_and_greedy_is_sometimes_worse():
     for seed in range(100):
         pb = random_problem(seed)
         best = brute_force(pb, 0.1)
-        sol = solve(pb, "exact", SolveOptions(grade_bonus=0.0, continuity_bonus=0.1))
+        sol = solve(pb, "exact", SolveOptions(grade_bonus=0.0, continuity_bonus=0.1, tie_break=0.0))
         assert check_plan(pb, sol.members) == [], seed
         got = solution_key(pb, sol.members, 0.1)
         assert got[0] == best[0], (seed, got, best)
@@ -107,7 +107,7 @@ def test_exact_matches_brute_force_and_greedy_is_sometimes_worse():
 
 def test_column_generation_recovers_pruned_columns():
     """With one initial candidate per demand, pricing must still reach the optimum."""
-    opts = SolveOptions(grade_bonus=0.0, candidates=1, per_discipline=1, teachers=1,
+    opts = SolveOptions(grade_bonus=0.0, tie_break=0.0, candidates=1, per_discipline=1, teachers=1,
                         per_profile=0, per_round=1, cg_tol=0.0)
     for seed in range(100, 130):
         pb = random_problem(seed)

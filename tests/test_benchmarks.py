@@ -116,3 +116,15 @@ def test_assign_only_run_writes_json(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "failed" not in fig["note"] and "staffed" in fig["note"], fig["note"]   # the CLI wrote a plan
     assert fig["ok"] is None                              # no target below 1000 demands
     assert doc["meta"]["mode"] == "full" and doc["meta"]["sizes"]["assign"] == [12]
+
+
+@pytest.mark.parametrize("texts", ["assign_bench", "keywords"])
+def test_assign_instances_are_valid_inputs(tmp_path: Path, texts: str) -> None:
+    from matching.readers import read_demands, read_profiles
+
+    pp, dp = util.write_assign_instance(10, tmp_path, seed=1, texts=texts)
+    profiles, demands = read_profiles(pp), read_demands(dp)
+    assert len(demands) == 10 and len(profiles) == 30
+    assert all(d.text for d in demands) and all(d.disciplines for d in demands)
+    with pytest.raises(ValueError):
+        util.write_assign_instance(10, tmp_path, texts="nope")

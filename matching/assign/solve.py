@@ -7,19 +7,32 @@
        ``size_max``), columns are profile capacity units; forbidden pairs have no
        edge.  A repair pass restores the side constraints.  This gives a
        feasible incumbent and seeds the candidate columns.
-    2. Column generation on the LP relaxation of the full model (HiGHS via
-       ``scipy.optimize.linprog``): start from per-demand candidates (top
-       overall, top per required discipline, top teachers, current members,
-       the incumbent); price *every* eligible (demand, profile) pair with the
-       LP duals (vectorised, in blocks of demands) and add the improving ones
-       until none is left.  The LP value is then the LP bound of the full,
-       unpruned problem, so it is a valid ``upper_bound``.
-    3. ``scipy.optimize.milp`` (HiGHS) on the generated columns, lexicographic:
-       phase 1 maximises the number of staffed demands (skipped when the
-       incumbent already staffs every demand that passed preflight), phase 2
-       (``fairness="maxmin"``) maximises the minimum team score, phase 3
-       maximises the sum of member scores + continuity bonus (+ tiny grade-mix
-       bonus, + optional jitter) with the earlier optima fixed.
+    2. Column generation on the LP relaxation of the full model (HiGHS dual
+       simplex via ``scipy.optimize.linprog``): start from candidate columns
+       (per demand: top overall, top teachers, top coverers of each required
+       discipline, current members, the LSA team; per profile: its top
+       demands); price *every* eligible (demand, profile) pair with the LP duals
+       (numpy, in blocks of demands; never a Python loop over pairs) and add the
+       most improving ones.  After each round, restricted LP value + the
+       Lagrangian gain (sum over demands of min(sum of negative reduced costs,
+       size_max x the most negative one)) bounds the LP of the *full, unpruned*
+       problem; rounds stop once that bound is within ``cg_tol``.  That bound
+       is ``upper_bound`` (with every pair a column, the MILP's own bound).
+    3. The integer solution on the generated columns, lexicographic:
+       phase 1 maximises the number of staffed demands (skipped when the LSA
+       incumbent, or an attempt with every preflight-feasible demand forced
+       staffed, succeeds), phase 2 (``fairness="maxmin"``) maximises the
+       minimum team score, phase 3 maximises the sum of member scores +
+       continuity bonus (+ optional jitter) with the earlier optima fixed, and
+       a small grade-mix bonus as tie-break.  The model is assignment-like and
+       its LP optimum is usually integral; when it is, that is the answer
+       (optimal over the columns), otherwise ``scipy.optimize.milp`` (HiGHS)
+       runs on the columns (sparse constraint matrix) -- first with the
+       demands whose LP teams are already integral fixed (``lp_fix``; status
+       ``lp_fixed``, the gap to the bound is still reported), then, if that
+       fails, on everything.
+    With ``time_limit`` every phase gets what is left; the best incumbent and
+    the bound so far are returned.
 
 ``greedy``
     Baseline for comparison only: demands in order of their best score; a
@@ -54,18 +67,28 @@ DEBUG = False
 class SolveOptions:
     """Knobs of the solvers.
 
-    ``continuity_bonus`` >= 0 is added to the weight of a (demand, current
-    member) pair; ``grade_bonus`` >= 0 is earned once per distinct student
-    grade present in a team (tie-breaking; keep it small); ``jitter`` >= 0
-    perturbs each pair's weight by U[0, jitter) drawn from ``seed``;
-    ``time_limit`` in seconds (None: no limit); ``candidates``,
-    ``per_discipline``, ``teachers``: initial candidate columns per demand
-    (column generation adds whatever else the LP needs); ``mip_rel_gap``:
-    HiGHS relative gap at which a MILP phase stops (``fair_gap`` for the
-    max-min phase, whose many symmetric optima make a proof slow; that phase
-    also stops after ``fair_time_limit`` seconds with its best team-score
-    floor, reported with its LP bound); ``cg_tol``:
-    column generation stops when the Lagrangian bound is this close (relative).
+    - ``continuity_bonus`` >= 0 is added to the weight of a (demand, current
+      member) pair.
+    - ``grade_bonus`` >= 0: tie-break towards several student grades per team
+      (post-pass swaps costing at most this much each, see :func:`grade_mix`;
+      with ``grade_lp`` also as a per-grade reward in an extra LP, slower).
+    - ``jitter`` >= 0 perturbs each pair's weight by U[0, jitter) drawn from
+      ``seed`` (varied choice among near-equal teams).
+    - ``time_limit`` in seconds (None: no limit).
+    - ``candidates``, ``teachers``, ``per_discipline`` (per demand) and
+      ``per_profile`` (per profile): initial candidate columns; column
+      generation adds up to ``per_round`` columns per demand and round, for at
+      most ``max_rounds`` rounds, and stops when the Lagrangian bound is within
+      ``cg_tol`` (relative) of the restricted LP.
+    - ``tie_break``: the exact solver adds a fixed pseudo-random
+      U[0, tie_break) to each pair's weight so tied scores do not make the LP
+      degenerate (slow); the plan may lose at most tie_break per member
+      against the exact optimum (0 for exact arithmetic); bounds stay valid.
+    - ``mip_rel_gap``: HiGHS relative gap at which a MILP phase stops;
+      ``fair_gap`` / ``fair_time_limit`` for the max-min phase, whose many
+      symmetric optima make a proof slow (its best floor is kept).
+    - ``lp_fix``: when the LP optimum is fractional, first solve the MILP with
+      the demands whose LP teams are integral fixed.
     """
 
     continuity_bonus: float = 0.1
@@ -84,6 +107,9 @@ class SolveOptions:
     cg_tol: float = 1e-4
     fair_gap: float = 1e-3
     fair_time_limit: float = 10.0
+    lp_fix: bool = True
+    grade_lp: bool = False
+    tie_break: float = 1e-6
 
 
 @dataclass
@@ -111,7 +137,8 @@ class Solution:
     """A plan as arrays.
 
     ``members[i]`` sorted profile columns of demand i (empty when unstaffed);
-    ``value`` the optimised weight (scores + continuity + grade/jitter terms);
+    ``value`` = sum over placed pairs of (score + continuity bonus if the pair
+    is current + jitter), without the grade-mix tie-break (in ``stats``);
     ``upper_bound`` a bound on ``value`` over *all* feasible plans with the
     same number of staffed demands (None when not computed).
     """
@@ -248,6 +275,55 @@ def solve_greedy(problem: TeamProblem, opts: SolveOptions) -> Solution:
     st.seconds = time.perf_counter() - t0
     st.status = "heuristic"
     return Solution(members, _value(problem, w, members, 0.0), None, st)
+
+
+def grade_mix(problem: TeamProblem, w: np.ndarray, members: list[np.ndarray],
+              gb: float, rounds: int = 3) -> tuple[list[np.ndarray], int]:
+    """Tie-break towards students of several grades, after optimising.
+
+    In a team where two students share a grade, swap the weaker of them for a
+    free eligible student of a grade not yet in the team when that costs at
+    most ``gb`` of weight and keeps every required discipline covered.
+    Returns (new members, number of swaps); the objective moves by at most
+    ``gb`` per swap.
+    """
+    left = problem.capacity.astype(np.int64).copy()
+    for m in members:
+        left[m] -= 1
+    out = [m.copy() for m in members]
+    stud_all = ~problem.is_teacher & (problem.grade > 0)
+    swaps = 0
+    for d, m in enumerate(out):
+        for _ in range(rounds):
+            if m.size == 0:
+                break
+            st_ = m[stud_all[m]]
+            g = problem.grade[st_]
+            vals, cnt = np.unique(g, return_counts=True)
+            dup = st_[np.isin(g, vals[cnt > 1])]
+            if dup.size == 0:
+                break
+            cand = stud_all & (left > 0) & ~problem.forbidden[d] & ~np.isin(problem.grade, vals)
+            cand[m] = False
+            ci = np.nonzero(cand)[0]
+            if ci.size == 0:
+                break
+            c = int(ci[np.argmax(w[d, ci])])
+            done = False
+            for s_ in dup[np.argsort(w[d, dup])]:
+                if w[d, c] < w[d, s_] - gb:
+                    break
+                new = np.sort(np.concatenate([m[m != s_], [c]]))
+                if team_feasible(problem, d, new):
+                    left[c] -= 1
+                    left[s_] += 1
+                    out[d] = m = new
+                    swaps += 1
+                    done = True
+                    break
+            if not done:
+                break
+    return out, swaps
 
 
 # --------------------------------------------------------------------- LSA
@@ -633,7 +709,10 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
     problem.validate()
     deadline = None if opts.time_limit is None else t0 + float(opts.time_limit)
     st = SolveStats(solver="exact")
-    w = pair_weights(problem, opts)
+    w_true = pair_weights(problem, opts)
+    w = w_true
+    if opts.tie_break > 0:   # break exact ties (degenerate LPs are slow); bound stays valid
+        w = w_true + np.random.default_rng(20260101).random(w_true.shape) * opts.tie_break
     active = individually_feasible(problem)
     act = np.nonzero(active)[0]
     st.active_demands = int(act.size)
@@ -744,7 +823,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
         cols = columns()
         nc = cols[0].size
         cands = []
-        if phase == "sum" and use_z:     # one more LP with the grade-mix tie-break
+        if phase == "sum" and use_z and opts.grade_lp:   # one more LP with the grade-mix tie-break
             A, b, nv = model_ip.build(cols[0], cols[1], count_min, y_fixed)
             c = objective(phase, nv, nc, with_z=True)
             lb, ub = var_bounds(nv, nc, y_fixed, t_lb)
@@ -754,6 +833,8 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
                 opt["time_limit"] = rl
             r = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
                         method="highs-ds", options=opt)
+            if DEBUG:
+                print("z-LP", r.status, time.perf_counter() - t0, file=sys.stderr)
             if r.status == 0:
                 cands.append(("with grade tie-break", r))
         if last_lp[0] is not None and last_lp[0][1] == nc and last_lp[0][0].status == 0:
@@ -764,16 +845,34 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
                 st.phases.append(f"{phase}: LP optimum integral {label}".rstrip())
                 x = np.round(cand.x, 9)
                 return v, True, _Res(x, 0, float(cand.fun)), nc
+        # LP-guided: keep the demands whose LP teams are integral, MILP on the rest
+        base = cands[0][1] if cands else None
+        if base is not None and opts.lp_fix:
+            xi = base.x[:nc]
+            frac = np.minimum(np.abs(xi), np.abs(1.0 - xi)) > 1e-7
+            open_d = np.zeros(act.size, dtype=bool)
+            open_d[cols[0][frac]] = True
+            if open_d.mean() <= 0.5:
+                keep = ~open_d[cols[0]]
+                fix = (keep, np.round(xi[keep]))
+                res, nc = run_milp(phase, count_min, y_fixed, t_lb, fix=fix)
+                if res.x is not None:
+                    st.phases.append(f"{phase}: LP-fixed MILP on {int(open_d.sum())} open demands")
+                    return v, True, _Res(res.x, 3, res.mip_dual_bound), nc
         res, nc = run_milp(phase, count_min, y_fixed, t_lb)
         st.phases.append(f"{phase}: MILP status {res.status}")
         return v, True, res, nc
 
-    def run_milp(phase: str, count_min: int | None, y_fixed: bool, t_lb: float):
+    def run_milp(phase: str, count_min: int | None, y_fixed: bool, t_lb: float, fix=None):
         ca, cp = cols
         nc = ca.size
         A, b, nv = model_ip.build(ca, cp, count_min, y_fixed)
         c = objective(phase, nv, nc, with_z=use_z)
         lb, ub = var_bounds(nv, nc, y_fixed, t_lb)
+        if fix is not None:
+            keep, val = fix
+            lb[:nc][keep] = val
+            ub[:nc][keep] = val
         integ = np.zeros(nv)
         integ[:nc + act.size] = 1
         gap = opts.fair_gap if phase == "fair" else opts.mip_rel_gap
@@ -785,6 +884,8 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
             opt["time_limit"] = rl
         res = milp(c, integrality=integ, bounds=Bounds(lb, ub),
                    constraints=LinearConstraint(A, -np.inf, b), options=opt)
+        if DEBUG:
+            print("MILP", phase, fix is not None, res.status, time.perf_counter() - t0, file=sys.stderr)
         return res, nc
 
     def decode(x: np.ndarray, nc: int) -> list[np.ndarray]:
@@ -867,13 +968,19 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
             incumbent = cand
         if res.status == 0:
             status = "optimal"
+        elif res.status == 3:
+            status = "lp_fixed"
     # every eligible pair is a column: the MILP's own bound is a bound on the full problem
     complete = int(incol.sum()) == int(eligible_mask(problem, act).sum())
     if complete and res is not None and res.x is not None and res.mip_dual_bound is not None:
         ub = -float(res.mip_dual_bound) if ub is None else min(ub, -float(res.mip_dual_bound))
     st.columns = int(cols[0].size)
-    value = _value(problem, w, incumbent, 0.0)
-    st.grade_bonus = _value(problem, w, incumbent, gb) - value if gb else 0.0
+    if gb > 0:
+        incumbent, n_swaps = grade_mix(problem, w_true, incumbent, gb)
+        if n_swaps:
+            st.phases.append(f"grade mix: {n_swaps} swaps")
+    value = _value(problem, w_true, incumbent, 0.0)
+    st.grade_bonus = _value(problem, w_true, incumbent, gb) - value if gb else 0.0
     st.staffed = staffed_of(incumbent)
     if ub is not None:
         ub = max(ub, value)
