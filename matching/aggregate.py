@@ -33,11 +33,13 @@ def topk_mean(
     weights: np.ndarray | None = None,
     empty: float = 0.0,
     chunk: int = 256,
+    layout: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Mean of the ``k`` best weighted document scores of each profile.
 
     ``weights`` (n_docs,) multiply document scores before ranking.  A profile
-    with fewer than ``k`` documents averages those it has.
+    with fewer than ``k`` documents averages those it has.  ``layout`` is
+    ``owner_layout(owner, n_profiles)`` when the caller has it already.
     """
     if doc_scores.ndim != 2 or doc_scores.shape[1] != len(owner):
         raise ValueError(f"doc_scores has {doc_scores.shape[-1]} columns but owner has {len(owner)} entries")
@@ -45,7 +47,7 @@ def topk_mean(
     out = np.full((n_q, n_profiles), empty, dtype=np.float64)
     if len(owner) == 0 or n_q == 0:
         return out
-    idx, mask = owner_layout(owner, n_profiles)
+    idx, mask = layout if layout is not None else owner_layout(owner, n_profiles)
     has = mask.any(axis=1)
     kk = max(1, min(k, idx.shape[1]))
     counts = np.minimum(mask.sum(axis=1), kk).astype(np.float64)

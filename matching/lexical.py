@@ -40,10 +40,12 @@ class LexicalIndex:
         """Learn vocabulary, idf and the document matrix from ``texts``."""
         choose("lexical method", self.method, {m: m for m in LEXICAL_METHODS})
         toks = list(tokens) if tokens is not None else [self.tokenizer(t) for t in texts]
-        self.doc_tokens_ = toks
         cv = CountVectorizer(analyzer=_identity, lowercase=False)
         tf = cv.fit_transform(toks).astype(np.float64).tocsr() if any(toks) else sp.csr_matrix((len(toks), 0))
         self.vocabulary_ = cv.vocabulary_ if any(toks) else {}
+        self.terms_ = np.empty(len(self.vocabulary_), dtype=object)
+        for term, j in self.vocabulary_.items():
+            self.terms_[j] = term
         n = max(tf.shape[0], 1)
         df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
         if self.method == "bm25":
@@ -62,7 +64,13 @@ class LexicalIndex:
             norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
             norms[norms == 0] = 1.0
             self.doc_matrix_ = sp.csr_matrix(sp.diags(1.0 / norms) @ m)
+        self.doc_matrix_t_ = self.doc_matrix_.T.tocsr()  # (n_terms, n_docs), built once
         return self
+
+    def doc_terms(self, row: int) -> np.ndarray:
+        """Term ids present in document ``row`` (int array)."""
+        m = self.doc_matrix_
+        return m.indices[m.indptr[row] : m.indptr[row + 1]]
 
     def query_matrix(self, token_lists: Sequence[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]:
         """Sparse (n_queries, n_terms) query weights and each query's normaliser.
@@ -98,5 +106,5 @@ class LexicalIndex:
         """Dense (n_queries, n_docs) similarities in [0, 1]."""
         toks = list(tokens) if tokens is not None else [self.tokenizer(t) for t in texts]
         q, norm = self.query_matrix(toks)
-        s = np.asarray((q @ self.doc_matrix_.T).todense(), dtype=np.float64)
+        s = (q @ self.doc_matrix_t_).toarray()
         return np.clip(s / norm[:, None], 0.0, 1.0)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from matching.aggregate import topk_mean
+from matching.aggregate import owner_layout, topk_mean
 from matching.corpus import DocTable, build_doc_table, doc_weights
 from matching.dense import DenseIndex
 from matching.disciplines import DisciplineInferer, DisciplineScore, DisciplineSpec, select
@@ -125,6 +125,7 @@ class MatchScorer:
         self.inferer_ = (
             DisciplineInferer(self.tokenizer, self.encoder).fit(self.disciplines) if self.disciplines else None
         )
+        self.layout_ = owner_layout(self.table_.owner, self.table_.n_profiles)
         order = np.argsort(self.table_.owner, kind="stable")
         bounds = np.searchsorted(self.table_.owner[order], np.arange(self.table_.n_profiles + 1))
         self.profile_rows_ = [order[bounds[j] : bounds[j + 1]] for j in range(self.table_.n_profiles)]
@@ -144,13 +145,13 @@ class MatchScorer:
         owner = self.table_.owner
         w = self.doc_weights_
         doc_lex = self.lexical_.similarity(texts, toks)
-        lex = topk_mean(doc_lex, owner, n_p, k=self.lexical_k, weights=w)
+        lex = topk_mean(doc_lex, owner, n_p, k=self.lexical_k, weights=w, layout=self.layout_)
         if self.dense_ is None:
             return Features(lex, None, None, doc_lex, None)
         sim = self.dense_.similarity(texts)
         # z can be negative: the prior is a subtraction, so it never flips a sign
         doc_dense = sim.docs - DENSE_PRIOR_PENALTY * (1.0 - w)[None, :]
-        dense = topk_mean(doc_dense, owner, n_p, k=self.k, empty=-3.0)
+        dense = topk_mean(doc_dense, owner, n_p, k=self.k, empty=-3.0, layout=self.layout_)
         return Features(lex, dense, sim.centroids, doc_lex, doc_dense)
 
     def fuse(self, f: Features) -> np.ndarray:
@@ -253,12 +254,12 @@ class MatchScorer:
         kk = n_p if top_k <= 0 else min(top_k, n_p)
         for s in range(0, len(demands), self.batch):
             part = demands[s : s + self.batch]
-            toks = [self.tokenizer(d.text) for d in part]
-            f = self.features(part, toks)
+            split = [self._split(d.text) for d in part]
+            f = self.features(part, [w + g for w, g in split])
             scores = self.fuse(f)
             for i, d in enumerate(part):
                 order = np.lexsort((np.arange(n_p), -scores[i]))[:kk]
-                qwords = self._words(d.text)
+                qwords = split[i][0]
                 matches = tuple(
                     Match(self.profiles_[j].id, float(scores[i, j]), self._evidence(f, i, j, qwords))
                     for j in order
@@ -268,10 +269,10 @@ class MatchScorer:
                 progress(len(part))
         return out
 
-    def _words(self, text: str) -> list[str]:
-        """Word tokens for evidence (no character n-grams when the tokenizer can say)."""
-        words = getattr(self.tokenizer, "words", None)
-        return words(text) if callable(words) else self.tokenizer(text)
+    def _split(self, text: str) -> tuple[list[str], list[str]]:
+        """(words, other tokens) of a query: evidence shows words only, when the tokenizer can tell them apart."""
+        split = getattr(self.tokenizer, "split", None)
+        return split(text) if callable(split) else (self.tokenizer(text), [])
 
     def _evidence(self, f: Features, i: int, j: int, query_tokens: list[str]) -> tuple[Evidence, ...]:
         rows = self.profile_rows_[j]
@@ -282,11 +283,11 @@ class MatchScorer:
         if f.doc_dense is not None:
             val = val + fu.dense * f.doc_dense[i, rows]
         best = rows[np.argsort(-val, kind="stable")[: self.evidence_docs]]
-        q = set(query_tokens)
-        vocab, idf = self.lexical_.vocabulary_, self.lexical_.idf_
+        vocab, idf, terms = self.lexical_.vocabulary_, self.lexical_.idf_, self.lexical_.terms_
+        q = {vocab[t] for t in query_tokens if t in vocab}
         ev = []
         for r in best:
-            shared = {t for t in self.lexical_.doc_tokens_[r] if t in q}
-            terms = sorted(shared, key=lambda t: (-idf[vocab[t]] if t in vocab else 0.0, t))[: self.evidence_terms]
-            ev.append(Evidence(self.table_.titles[r], tuple(terms)))
+            shared = [t for t in self.lexical_.doc_terms(r) if t in q]
+            shared.sort(key=lambda t: (-idf[t], terms[t]))
+            ev.append(Evidence(self.table_.titles[r], tuple(terms[t] for t in shared[: self.evidence_terms])))
         return tuple(ev)

@@ -97,12 +97,17 @@ class Tokenizer:
 
     def __call__(self, text: str) -> list[str]:
         """Word tokens of ``text`` in order, then its character n-grams (duplicates kept)."""
-        words = self.words(text)
-        if self.char_ngrams <= 0:
-            return words
-        n = self.char_ngrams
-        grams = [run[i : i + n] for run in _CJK_RUN.findall(normalize(text)) for i in range(len(run) - n + 1)]
+        words, grams = self.split(text)
         return words + grams
+
+    def split(self, text: str) -> tuple[list[str], list[str]]:
+        """(word tokens, character n-grams) of ``text``; n-grams empty when ``char_ngrams`` is 0."""
+        words = self.words(text)
+        n = self.char_ngrams
+        if n <= 0:
+            return words, []
+        grams = [run[i : i + n] for run in _CJK_RUN.findall(normalize(text)) for i in range(len(run) - n + 1)]
+        return words, grams
 
     def words(self, text: str) -> list[str]:
         """Word tokens only (jieba words, English words), stopwords removed."""

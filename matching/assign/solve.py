@@ -110,6 +110,7 @@ class SolveOptions:
     lp_fix: bool = True
     grade_lp: bool = False
     tie_break: float = 1e-6
+    lp_method: str = "highs-ds"
 
 
 @dataclass
@@ -791,7 +792,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
             if rl is not None:
                 opt["time_limit"] = rl
             res = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
-                          method="highs-ds", options=opt)
+                          method=opts.lp_method, options=opt)
             st.pricing_rounds += 1
             last_lp[0] = (res, nc)
             if res.status != 0 or res.ineqlin is None:
@@ -832,7 +833,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
             if rl is not None:
                 opt["time_limit"] = rl
             r = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
-                        method="highs-ds", options=opt)
+                        method=opts.lp_method, options=opt)
             if DEBUG:
                 print("z-LP", r.status, time.perf_counter() - t0, file=sys.stderr)
             if r.status == 0:
