@@ -55,10 +55,12 @@ def background(vectors: np.ndarray, rng: np.random.Generator, n_pairs: int = 400
 
 def centroids(vectors: np.ndarray, owner: np.ndarray, n_profiles: int, weights: np.ndarray) -> np.ndarray:
     """Unit-length weighted mean vector per profile (n_profiles, dim); zero rows for none."""
-    c = np.zeros((n_profiles, vectors.shape[1]), dtype=np.float64)
-    np.add.at(c, owner, vectors.astype(np.float64) * weights[:, None])
+    import scipy.sparse as sp
+
+    w = sp.csr_matrix((weights.astype(np.float32), (owner, np.arange(len(owner)))), shape=(n_profiles, len(owner)))
+    c = np.asarray(w @ vectors, dtype=np.float32)  # (n_profiles, dim), no float64 copy of the vectors
     norm = np.linalg.norm(c, axis=1, keepdims=True)
-    return (c / np.where(norm > 0, norm, 1.0)).astype(np.float32)
+    return c / np.where(norm > 0, norm, 1.0)
 
 
 class DenseIndex:

@@ -39,38 +39,58 @@ class LexicalIndex:
     def fit(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> "LexicalIndex":
         """Learn vocabulary, idf and the document matrix from ``texts``."""
         choose("lexical method", self.method, {m: m for m in LEXICAL_METHODS})
-        toks = list(tokens) if tokens is not None else [self.tokenizer(t) for t in texts]
-        cv = CountVectorizer(analyzer=_identity, lowercase=False)
-        tf = cv.fit_transform(toks).astype(np.float64).tocsr() if any(toks) else sp.csr_matrix((len(toks), 0))
-        self.vocabulary_ = cv.vocabulary_ if any(toks) else {}
+        # without given tokens, texts are tokenised one at a time while counting:
+        # no list of every document's tokens is ever held (peak memory)
+        if tokens is not None:
+            cv = CountVectorizer(analyzer=_identity, lowercase=False)
+            source: Sequence = list(tokens)
+        else:
+            cv = CountVectorizer(analyzer=self.tokenizer, lowercase=False)
+            source = list(texts)
+        try:
+            tf = cv.fit_transform(source).astype(np.float64).tocsr()
+            self.vocabulary_ = cv.vocabulary_
+        except ValueError:  # empty vocabulary: no document has a token
+            tf = sp.csr_matrix((len(source), 0))
+            self.vocabulary_ = {}
         self.terms_ = np.empty(len(self.vocabulary_), dtype=object)
         for term, j in self.vocabulary_.items():
             self.terms_[j] = term
         n = max(tf.shape[0], 1)
+        tf.sum_duplicates()
         df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
+        rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))  # row of each stored entry
+        data = tf.data  # transformed in place: no extra copies of the matrix
         if self.method == "bm25":
             self.idf_ = np.log1p((n - df + 0.5) / (df + 0.5))
-            dl = np.asarray(tf.sum(axis=1)).ravel()
+            dl = np.bincount(rows, weights=data, minlength=tf.shape[0])
             avg = dl.mean() if dl.size and dl.mean() > 0 else 1.0
-            tf = tf.tocoo()
-            denom = tf.data + self.k1 * (1 - self.b + self.b * dl[tf.row] / avg)
-            data = tf.data * (self.k1 + 1) / denom * self.idf_[tf.col]
-            self.doc_matrix_ = sp.csr_matrix((data, (tf.row, tf.col)), shape=tf.shape)
+            data *= (self.k1 + 1) / (data + self.k1 * (1 - self.b + self.b * dl[rows] / avg))
+            data *= self.idf_[tf.indices]
         else:
             self.idf_ = np.log((1 + n) / (1 + df)) + 1.0
-            m = tf.copy()
-            m.data = 1.0 + np.log(m.data)
-            m = m @ sp.diags(self.idf_)
-            norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+            np.log(data, out=data)
+            data += 1.0
+            data *= self.idf_[tf.indices]
+            norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=tf.shape[0]))
             norms[norms == 0] = 1.0
-            self.doc_matrix_ = sp.csr_matrix(sp.diags(1.0 / norms) @ m)
-        self.doc_matrix_t_ = self.doc_matrix_.T.tocsr()  # (n_terms, n_docs), built once
+            data /= norms[rows]
+        del rows
+        # stored once, transposed (n_terms, n_docs) in CSR: a query is one sparse product
+        self.doc_matrix_t_ = tf.astype(np.float32).T.tocsr()
+        self.doc_matrix_t_.sort_indices()
         return self
 
-    def doc_terms(self, row: int) -> np.ndarray:
-        """Term ids present in document ``row`` (int array)."""
-        m = self.doc_matrix_
-        return m.indices[m.indptr[row] : m.indptr[row + 1]]
+    def shared_terms(self, term_ids: Sequence[int], row: int) -> list[int]:
+        """The ids among ``term_ids`` that occur in document ``row``."""
+        m = self.doc_matrix_t_
+        out = []
+        for t in term_ids:
+            docs = m.indices[m.indptr[t] : m.indptr[t + 1]]
+            k = np.searchsorted(docs, row)
+            if k < len(docs) and docs[k] == row:
+                out.append(int(t))
+        return out
 
     def query_matrix(self, token_lists: Sequence[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]:
         """Sparse (n_queries, n_terms) query weights and each query's normaliser.
@@ -106,5 +126,5 @@ class LexicalIndex:
         """Dense (n_queries, n_docs) similarities in [0, 1]."""
         toks = list(tokens) if tokens is not None else [self.tokenizer(t) for t in texts]
         q, norm = self.query_matrix(toks)
-        s = (q @ self.doc_matrix_t_).toarray()
+        s = (q @ self.doc_matrix_t_).toarray().astype(np.float64)
         return np.clip(s / norm[:, None], 0.0, 1.0)

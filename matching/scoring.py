@@ -284,10 +284,10 @@ class MatchScorer:
             val = val + fu.dense * f.doc_dense[i, rows]
         best = rows[np.argsort(-val, kind="stable")[: self.evidence_docs]]
         vocab, idf, terms = self.lexical_.vocabulary_, self.lexical_.idf_, self.lexical_.terms_
-        q = {vocab[t] for t in query_tokens if t in vocab}
+        q = sorted({vocab[t] for t in query_tokens if t in vocab})
         ev = []
         for r in best:
-            shared = [t for t in self.lexical_.doc_terms(r) if t in q]
+            shared = self.lexical_.shared_terms(q, int(r))
             shared.sort(key=lambda t: (-idf[t], terms[t]))
             ev.append(Evidence(self.table_.titles[r], tuple(terms[t] for t in shared[: self.evidence_terms])))
         return tuple(ev)

@@ -18,16 +18,51 @@ text hash, so re-scoring never re-encodes a document already seen.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from matching.disciplines import table_specs
-from matching.encoders import Encoder
+from matching.encoders import Encoder, Role
 from matching.registry import UnknownNameError
 from matching.scoring import MatchScorer
 from matching.text import default_tokenizer
 
 LEXICAL = "lexical"
 ENGLISH_MODEL = "minilm"
+
+
+class LazyEncoder:
+    """An encoder loaded on first use (``name``, ``dim`` or ``encode``).
+
+    The English model is only needed when a corpus has English documents;
+    a Chinese-only corpus never pays its load time or memory.
+    """
+
+    def __init__(self, factory: Callable[[], Encoder]) -> None:
+        self._factory = factory
+        self._encoder: Encoder | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Encoder:
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = self._factory()
+        return self._encoder
+
+    @property
+    def name(self) -> str:
+        return self._get().name
+
+    @property
+    def dim(self) -> int:
+        return self._get().dim
+
+    def encode(self, texts: Sequence[str], role: Role = "passage") -> np.ndarray:
+        return self._get().encode(texts, role)
 
 
 def _cached(encoder: Encoder, cache_dir: Path | None) -> Encoder:
@@ -69,5 +104,5 @@ def make_scorer(model: str | None = None, cache_dir: Path | None = None, **setti
     encoder = _cached(load_encoder(model, cache_dir), cache_dir)
     english = None
     if model == DEFAULT_MODEL:
-        english = _cached(load_encoder(ENGLISH_MODEL, cache_dir), cache_dir)
+        english = LazyEncoder(lambda: _cached(load_encoder(ENGLISH_MODEL, cache_dir), cache_dir))
     return MatchScorer(tokenizer, encoder=encoder, english_encoder=english, disciplines=specs, **settings)

@@ -110,7 +110,7 @@ class SolveOptions:
     lp_fix: bool = True
     grade_lp: bool = False
     tie_break: float = 1e-6
-    lp_method: str = "highs-ds"
+    lp_method: str = "highs-ipm"
 
 
 @dataclass
@@ -942,16 +942,26 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
     # ---- phase 2: max-min team score
     t_lb = 0.0
     if use_t:
+        # the plain sum optimum gives a floor the max-min phase must not go below
+        _, _, res_s, nc_s = solve_phase("sum", count_min, y_fixed, 0.0)
+        if res_s is not None and res_s.x is not None:
+            cand = decode(res_s.x, nc_s)
+            if staffed_of(cand) >= Y:
+                incumbent = cand
         if "fair" not in results:
             v, ok, res, nc = solve_phase("fair", count_min, y_fixed, 0.0)
             results["fair"] = (v, res, nc)
         v, res, nc = results["fair"]
         st.min_team_score_bound = None if v is None else -v
+        def floor(m: list[np.ndarray]) -> float:
+            sc = [problem.scores[d, x].sum() / problem.size_max[d] for d, x in enumerate(m) if x.size]
+            return float(min(sc)) if sc and staffed_of(m) >= Y else -1.0
+
         if res is not None and res.x is not None:
-            t_lb = max(0.0, float(res.x[-1]) - 1e-9)
             cand = decode(res.x, nc)
-            if staffed_of(cand) >= Y:
+            if floor(cand) > floor(incumbent):
                 incumbent = cand
+        t_lb = max(0.0, floor(incumbent) - 1e-9)   # never below what we already have
         st.phases.append(f"maxmin t={t_lb:.6f}")
     # ---- phase 3: sum of weights
     if "sum" not in results and expired():
