@@ -82,7 +82,7 @@ def fit_fusion(sets, scorer: MatchScorer):
         ys.append(y[keep])
     x = np.concatenate(xs)[:, None]
     y = np.concatenate(ys)
-    lr = LogisticRegression(C=100.0).fit(x, y)
+    lr = LogisticRegression(C=100.0, class_weight="balanced").fit(x, y)  # 0.5 = even odds at equal priors
     s = float(lr.coef_[0, 0])
     return Fusion(round(float(lr.intercept_[0]), 3), round(fu.dense * s, 4), round(fu.centroid * s, 4),
                   round(fu.lexical * s, 4))

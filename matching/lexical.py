@@ -42,16 +42,16 @@ class LexicalIndex:
         # without given tokens, texts are tokenised one at a time while counting:
         # no list of every document's tokens is ever held (peak memory)
         if tokens is not None:
-            cv = CountVectorizer(analyzer=_identity, lowercase=False)
+            cv = CountVectorizer(analyzer=_identity, lowercase=False, dtype=np.float32)
             source: Sequence = list(tokens)
         else:
-            cv = CountVectorizer(analyzer=self.tokenizer, lowercase=False)
+            cv = CountVectorizer(analyzer=self.tokenizer, lowercase=False, dtype=np.float32)
             source = list(texts)
         try:
-            tf = cv.fit_transform(source).astype(np.float64).tocsr()
+            tf = cv.fit_transform(source).tocsr()  # float32 counts
             self.vocabulary_ = cv.vocabulary_
         except ValueError:  # empty vocabulary: no document has a token
-            tf = sp.csr_matrix((len(source), 0))
+            tf = sp.csr_matrix((len(source), 0), dtype=np.float32)
             self.vocabulary_ = {}
         self.terms_ = np.empty(len(self.vocabulary_), dtype=object)
         for term, j in self.vocabulary_.items():
@@ -77,7 +77,7 @@ class LexicalIndex:
             data /= norms[rows]
         del rows
         # stored once, transposed (n_terms, n_docs) in CSR: a query is one sparse product
-        self.doc_matrix_t_ = tf.astype(np.float32).T.tocsr()
+        self.doc_matrix_t_ = tf.T.tocsr()
         self.doc_matrix_t_.sort_indices()
         return self
 

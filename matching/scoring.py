@@ -45,9 +45,10 @@ class Fusion(NamedTuple):
 
 #: Fitted by ``benchmarks/quality.py --fit`` on the development data
 #: (Chinese routing + English expertise); the weight ratios were chosen on a
-#: flat optimum shared by both sets, the bias and scale by logistic regression.
-DEFAULT_FUSION = Fusion(bias=-7.643, dense=0.9681, centroid=0.9681, lexical=9.6807)
-LEXICAL_ONLY_FUSION = Fusion(bias=-5.405, dense=0.0, centroid=0.0, lexical=41.2753)
+#: flat optimum shared by both sets, the bias and scale by class-balanced logistic
+#: regression (0.5 = even odds for a relevant vs an irrelevant profile).
+DEFAULT_FUSION = Fusion(bias=-3.642, dense=0.9751, centroid=0.9751, lexical=9.7504)
+LEXICAL_ONLY_FUSION = Fusion(bias=-2.06, dense=0.0, centroid=0.0, lexical=61.5606)
 #: z units subtracted from a document's dense similarity per unit of prior
 #: weight below 1 (a 0.75-weight document loses 0.5 z).
 DENSE_PRIOR_PENALTY = 2.0
