@@ -2,7 +2,6 @@
 durability under ``kill -9`` (a real uvicorn server on a loopback port)."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -164,20 +163,9 @@ def _server_commands(kind: str, url: str, port: int) -> list[str]:
     return [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--model", "lexical"]
 
 
-def _xfd_serve_available() -> bool:
-    try:
-        return importlib.util.find_spec("models.pipeline") is not None and all(
-            importlib.util.find_spec(f"api.{m}") is not None for m in ("cli_score", "cli_assign"))
-    except ModuleNotFoundError:
-        return False
-
-
-@pytest.mark.parametrize("kind", ["script", "xfd serve"])
-def test_kill_9_loses_no_acknowledged_demand(tmp_path, kind):
-    if kind == "xfd serve" and not _xfd_serve_available():
-        pytest.skip("models.pipeline / the xfd CLI modules are not there yet")
-    db = tmp_path / "durable.db"
-    url = f"sqlite:///{db}"
+def _migrated_db_with_keys(path) -> tuple[str, str, str]:
+    """A migrated SQLite file with an office key and an enterprise key for E1: (url, office, enterprise)."""
+    url = f"sqlite:///{path}"
     engine = make_engine(url)
     upgrade_to_head(engine)
     with make_session_factory(engine)() as s:
@@ -185,6 +173,13 @@ def test_kill_9_loses_no_acknowledged_demand(tmp_path, kind):
         _, ent = create_key(s, "enterprise", "E1")
         s.commit()
     engine.dispose()
+    return url, office, ent
+
+
+@pytest.mark.parametrize("kind", ["script", "xfd serve"])
+def test_kill_9_loses_no_acknowledged_demand(tmp_path, kind):
+    db = tmp_path / "durable.db"
+    url, office, ent = _migrated_db_with_keys(db)
     env = dict(os.environ, XFD_DATABASE_URL=url, XFD_MODEL="lexical", HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -262,14 +257,7 @@ def test_migration_renders_for_postgresql():
 
 def test_concurrent_duplicate_writes_never_5xx(tmp_path):
     db = tmp_path / "race.db"
-    url = f"sqlite:///{db}"
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    with make_session_factory(engine)() as s:
-        _, office = create_key(s, "office")
-        _, ent = create_key(s, "enterprise", "E1")
-        s.commit()
-    engine.dispose()
+    url, office, ent = _migrated_db_with_keys(db)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = _start([sys.executable, "-c", SERVER_SCRIPT, url, str(port)], dict(os.environ, PYTHONPATH=str(ROOT)))

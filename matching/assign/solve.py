@@ -50,6 +50,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
@@ -111,6 +112,7 @@ class SolveOptions:
     grade_lp: bool = False
     tie_break: float = 1e-6
     lp_method: str = "highs-ipm"
+    warm_lp: bool = True
 
 
 @dataclass
@@ -183,7 +185,8 @@ def individually_feasible(problem: TeamProblem) -> np.ndarray:
     ok = problem.size_max >= 1
     ok &= (elig & problem.is_teacher[None, :]).any(axis=1)
     ok &= elig.sum(axis=1) >= np.maximum(problem.size_min, 1)
-    cov_any = (elig.astype(np.int32) @ problem.covers.astype(np.int32)) > 0  # (D, K)
+    # float32 BLAS matmul (integer matmul has no BLAS path); counts < 2**24 are exact
+    cov_any = (elig.astype(np.float32) @ problem.covers.astype(np.float32)) > 0.5  # (D, K)
     ok &= ~(problem.required & ~cov_any).any(axis=1)
     return ok
 
@@ -335,8 +338,21 @@ def _topk_cols(score_rows: np.ndarray, k: int) -> np.ndarray:
     k = min(k, P)
     if k <= 0:
         return np.zeros((B, 0), dtype=np.int64)
-    idx = np.argpartition(-score_rows, k - 1, axis=1)[:, :k]
-    return idx
+    blk = 64
+    nb = P // blk
+    if B == 0 or nb < 4 * k:
+        return np.argpartition(-score_rows, k - 1, axis=1)[:, :k]
+    # block-max prefilter: the k largest entries of a row lie in the k blocks
+    # with the largest maxima, so only k * blk entries per row are partitioned
+    bm = score_rows[:, :nb * blk].reshape(B, nb, blk).max(axis=2)
+    tb = np.argpartition(-bm, k - 1, axis=1)[:, :k]
+    cand = (tb[:, :, None] * blk + np.arange(blk)).reshape(B, k * blk)
+    if nb * blk < P:
+        tail = np.broadcast_to(np.arange(nb * blk, P), (B, P - nb * blk))
+        cand = np.concatenate([cand, tail], axis=1)
+    vals = np.take_along_axis(score_rows, cand, axis=1)
+    sel = np.argpartition(-vals, k - 1, axis=1)[:, :k]
+    return np.take_along_axis(cand, sel, axis=1)
 
 
 def lsa_construct(problem: TeamProblem, w: np.ndarray, active: np.ndarray,
@@ -638,15 +654,118 @@ class _Model:
                 continue
             negv = np.where(neg, -rc, 0.0)
             gain += float(np.minimum(negv.sum(axis=1), self.smax[s:e] * negv.max(axis=1)).sum())
-            k = min(per_demand, self.P)
-            top = np.argpartition(rc, k - 1, axis=1)[:, :k]
-            tv = np.take_along_axis(rc, top, axis=1)
-            ii, jj = np.nonzero(tv < -1e-9)
-            out_a.append(s + ii)
-            out_p.append(top[ii, jj])
+            # the per_demand most negative reduced costs per row, among the
+            # (few) negative entries only -- no partition of whole rows
+            ii, jj = np.nonzero(neg)
+            order = np.lexsort((rc[ii, jj], ii))
+            ii, jj = ii[order], jj[order]
+            starts = np.searchsorted(ii, ii, side="left")
+            keep = (np.arange(ii.size) - starts) < per_demand
+            out_a.append(s + ii[keep])
+            out_p.append(jj[keep])
         if not out_a:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), 0.0
         return np.concatenate(out_a), np.concatenate(out_p), gain
+
+
+class _WarmLP:
+    """Restricted LP of column generation kept in one HiGHS instance.
+
+    Column generation only ever adds x columns, so the previous optimal basis
+    stays primal feasible and each re-solve is a short warm-started simplex
+    run instead of a solve from scratch.  HiGHS variable order is
+    [initial x columns, y, (t), x columns added later]; :meth:`result` maps
+    the solution back to the canonical order (x in ``np.nonzero(incol)``
+    order, then y, then t) with a ``linprog``-like result object.
+    Returns None from :meth:`create` when scipy's bundled HiGHS bindings are
+    not available (the caller then uses ``linprog``).
+    """
+
+    _METHOD = {"highs-ipm": "ipm", "highs-ds": "simplex", "highs": "choose"}
+
+    def __init__(self, core, P: int) -> None:
+        self.h = None
+        self.core = core
+        self.P = P
+
+    @classmethod
+    def create(cls, P: int) -> "_WarmLP | None":
+        try:
+            from scipy.optimize._highspy import _core as core
+            core._Highs  # noqa: B018
+            core.HighsLp
+        except Exception:   # pragma: no cover - depends on the scipy build
+            return None
+        return cls(core, P)
+
+    def load(self, A: sp.csc_matrix, b: np.ndarray, c: np.ndarray, lb: np.ndarray,
+             ub: np.ndarray, nc: int, ca: np.ndarray, cp: np.ndarray, method: str) -> None:
+        core = self.core
+        A = sp.csc_matrix(A)
+        A.sort_indices()
+        lp = core.HighsLp()
+        nr, nv = A.shape
+        lp.num_col_, lp.num_row_ = nv, nr
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = nv, nr
+        lp.a_matrix_.format_ = core.MatrixFormat.kColwise
+        lp.col_cost_ = np.asarray(c, dtype=np.float64)
+        lp.col_lower_ = np.asarray(lb, dtype=np.float64)
+        lp.col_upper_ = np.asarray(ub, dtype=np.float64)
+        lp.row_lower_ = np.full(nr, -core.kHighsInf)
+        lp.row_upper_ = np.asarray(b, dtype=np.float64)
+        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data.astype(np.float64)
+        h = core._Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("solver", self._METHOD.get(method, "choose"))
+        if h.passModel(lp) == core.HighsStatus.kError:
+            raise RuntimeError("HiGHS rejected the LP")
+        self.h = h
+        self.nv0, self.nc0 = nv, nc
+        self.keys = [ca.astype(np.int64) * self.P + cp]
+        self.hidx = [np.arange(nc, dtype=np.int64)]
+        self.n_cols = nv
+
+    def add(self, A_new: sp.csc_matrix, c_new: np.ndarray, ca: np.ndarray, cp: np.ndarray) -> None:
+        A_new = sp.csc_matrix(A_new)
+        A_new.sort_indices()
+        n = A_new.shape[1]
+        if n == 0:
+            return
+        self.h.addCols(n, np.asarray(c_new, dtype=np.float64), np.zeros(n), np.ones(n),
+                       int(A_new.nnz), A_new.indptr[:-1].astype(np.int32),
+                       A_new.indices.astype(np.int32), A_new.data.astype(np.float64))
+        self.keys.append(ca.astype(np.int64) * self.P + cp)
+        self.hidx.append(self.n_cols + np.arange(n, dtype=np.int64))
+        self.n_cols += n
+
+    def run(self, time_limit: float | None, first: bool) -> SimpleNamespace:
+        core, h = self.core, self.h
+        if not first:   # warm start from the previous basis
+            h.setOptionValue("solver", "simplex")
+        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else core.kHighsInf)
+        h.run()
+        ms = h.getModelStatus()
+        if ms == core.HighsModelStatus.kOptimal:
+            status = 0
+        elif ms == core.HighsModelStatus.kInfeasible:
+            status = 2
+        elif ms in (core.HighsModelStatus.kTimeLimit, core.HighsModelStatus.kIterationLimit):
+            status = 1
+        else:
+            status = 4
+        if status != 0:
+            return SimpleNamespace(status=status, x=None, fun=None, ineqlin=None)
+        sol = h.getSolution()
+        xv = np.asarray(sol.col_value, dtype=np.float64)
+        keys = np.concatenate(self.keys)
+        hidx = np.concatenate(self.hidx)
+        order = np.argsort(keys, kind="stable")   # canonical = row-major nonzero order
+        x = np.concatenate([xv[hidx[order]], xv[self.nc0:self.nv0]])
+        return SimpleNamespace(status=0, x=x, fun=float(h.getInfo().objective_function_value),
+                               ineqlin=SimpleNamespace(marginals=np.asarray(sol.row_dual, dtype=np.float64)))
 
 
 def _topk_sub(W: np.ndarray, cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -747,7 +866,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
         a, p = np.nonzero(incol)
         return a, p
 
-    def objective(phase: str, nv: int, nc: int, with_z: bool = False) -> np.ndarray:
+    def objective(phase: str, nv: int, nc: int, with_z: bool = False, cols_=None) -> np.ndarray:
         c = np.zeros(nv)
         na = act.size
         if phase == "count":
@@ -755,7 +874,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
         elif phase == "fair":
             c[nv - 1] = -1.0
         else:
-            ca, cp = cols
+            ca, cp = cols if cols_ is None else cols_
             c[:nc] = -w[act[ca], cp]
             if with_z:
                 c[nc + na:nc + na + 4 * na] = -gb
@@ -781,18 +900,32 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
         """
         nonlocal cols
         best: float | None = None
-        for _ in range(opts.max_rounds):
+        warm = _WarmLP.create(problem.n_profiles) if opts.warm_lp else None
+        new_cols: tuple[np.ndarray, np.ndarray] | None = None
+        for rnd in range(opts.max_rounds):
             cols = columns()
             nc = cols[0].size
-            A, b, nv = model.build(cols[0], cols[1], count_min, y_fixed)
-            c = objective(phase, nv, nc)
-            lb, ub = var_bounds(nv, nc, y_fixed, t_lb)
-            opt: dict = {"presolve": False}
             rl = remaining()
-            if rl is not None:
-                opt["time_limit"] = rl
-            res = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
-                          method=opts.lp_method, options=opt)
+            if warm is not None and rnd > 0 and new_cols is not None:
+                # only the new x columns go to the solver; warm-started re-solve
+                A_n, _, nv_n = model.build(new_cols[0], new_cols[1], count_min, y_fixed)
+                n_new = new_cols[0].size
+                c_n = objective(phase, nv_n, n_new, cols_=new_cols)[:n_new]
+                warm.add(A_n[:, :n_new], c_n, new_cols[0], new_cols[1])
+                res = warm.run(rl, first=False)
+            else:
+                A, b, nv = model.build(cols[0], cols[1], count_min, y_fixed)
+                c = objective(phase, nv, nc)
+                lb, ub = var_bounds(nv, nc, y_fixed, t_lb)
+                if warm is not None:
+                    warm.load(A, b, c, lb, ub, nc, cols[0], cols[1], opts.lp_method)
+                    res = warm.run(rl, first=True)
+                else:
+                    opt: dict = {"presolve": False}
+                    if rl is not None:
+                        opt["time_limit"] = rl
+                    res = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
+                                  method=opts.lp_method, options=opt)
             st.pricing_rounds += 1
             last_lp[0] = (res, nc)
             if res.status != 0 or res.ineqlin is None:
@@ -808,6 +941,7 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
             if na_.size == 0 or val - best <= opts.cg_tol * max(1.0, abs(val)):
                 return best, True
             incol[na_, np_] = True
+            new_cols = (na_, np_)
             if deadline is not None and time.perf_counter() > deadline:
                 return best, True
         return best, True
