@@ -13,8 +13,8 @@
        discipline, current members, the LSA team; per profile: its top
        demands); price *every* eligible (demand, profile) pair with the LP duals
        (numpy, in blocks of demands; never a Python loop over pairs) and add the
-       most improving ones.  After each round, restricted LP value + the
-       Lagrangian gain (sum over demands of min(sum of negative reduced costs,
+       most improving ones (later rounds re-solve warm, see ``warm_lp``).
+       After each round, restricted LP value + the Lagrangian gain (sum over demands of min(sum of negative reduced costs,
        size_max x the most negative one)) bounds the LP of the *full, unpruned*
        problem; rounds stop once that bound is within ``cg_tol``.  That bound
        is ``upper_bound`` (with every pair a column, the MILP's own bound).
@@ -90,6 +90,11 @@ class SolveOptions:
       symmetric optima make a proof slow (its best floor is kept).
     - ``lp_fix``: when the LP optimum is fractional, first solve the MILP with
       the demands whose LP teams are integral fixed.
+    - ``lp_method``: HiGHS method of the first LP of each column-generation run.
+    - ``warm_lp``: keep the restricted LP in one HiGHS instance and re-solve
+      after adding columns with primal simplex from the previous basis (the
+      re-solve is then a fraction of a cold solve); off, or when scipy's
+      bundled HiGHS bindings are unavailable, every round is a cold ``linprog``.
     """
 
     continuity_bonus: float = 0.1
@@ -745,6 +750,9 @@ class _WarmLP:
         core, h = self.core, self.h
         if not first:   # warm start from the previous basis
             h.setOptionValue("solver", "simplex")
+            # new columns keep the basis primal feasible: primal simplex
+            # continues from it (dual simplex would first repair dual feasibility)
+            h.setOptionValue("simplex_strategy", 4)
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else core.kHighsInf)
         h.run()
         ms = h.getModelStatus()
@@ -906,26 +914,33 @@ def solve_exact(problem: TeamProblem, opts: SolveOptions) -> Solution:
             cols = columns()
             nc = cols[0].size
             rl = remaining()
-            if warm is not None and rnd > 0 and new_cols is not None:
-                # only the new x columns go to the solver; warm-started re-solve
-                A_n, _, nv_n = model.build(new_cols[0], new_cols[1], count_min, y_fixed)
-                n_new = new_cols[0].size
-                c_n = objective(phase, nv_n, n_new, cols_=new_cols)[:n_new]
-                warm.add(A_n[:, :n_new], c_n, new_cols[0], new_cols[1])
-                res = warm.run(rl, first=False)
-            else:
+            res = None
+            try:
+                if warm is not None and rnd > 0 and new_cols is not None:
+                    # only the new x columns go to the solver; warm-started re-solve
+                    A_n, _, nv_n = model.build(new_cols[0], new_cols[1], count_min, y_fixed)
+                    n_new = new_cols[0].size
+                    c_n = objective(phase, nv_n, n_new, cols_=new_cols)[:n_new]
+                    warm.add(A_n[:, :n_new], c_n, new_cols[0], new_cols[1])
+                    res = warm.run(rl, first=False)
+                elif warm is not None:
+                    A, b, nv = model.build(cols[0], cols[1], count_min, y_fixed)
+                    c = objective(phase, nv, nc)
+                    lb, ub = var_bounds(nv, nc, y_fixed, t_lb)
+                    warm.load(A, b, c, lb, ub, nc, cols[0], cols[1], opts.lp_method)
+                    res = warm.run(rl, first=True)
+            except Exception:   # bindings misbehave: solve from scratch below
+                res = None
+            if res is None or res.status == 4:
+                warm = None   # cold linprog from here on
                 A, b, nv = model.build(cols[0], cols[1], count_min, y_fixed)
                 c = objective(phase, nv, nc)
                 lb, ub = var_bounds(nv, nc, y_fixed, t_lb)
-                if warm is not None:
-                    warm.load(A, b, c, lb, ub, nc, cols[0], cols[1], opts.lp_method)
-                    res = warm.run(rl, first=True)
-                else:
-                    opt: dict = {"presolve": False}
-                    if rl is not None:
-                        opt["time_limit"] = rl
-                    res = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
-                                  method=opts.lp_method, options=opt)
+                opt: dict = {"presolve": False}
+                if rl is not None:
+                    opt["time_limit"] = rl
+                res = linprog(c, A_ub=A.tocsr(), b_ub=b, bounds=np.column_stack([lb, ub]),
+                              method=opts.lp_method, options=opt)
             st.pricing_rounds += 1
             last_lp[0] = (res, nc)
             if res.status != 0 or res.ineqlin is None:
