@@ -105,10 +105,15 @@ def test_exact_matches_brute_force_and_greedy_is_sometimes_worse():
     assert greedy_worse > 0
 
 
+#: One initial candidate per demand and one new column per pricing round: the
+#: LP must recover every pruned column by pricing alone.
+PRUNED_OPTS = SolveOptions(grade_bonus=0.0, tie_break=0.0, candidates=1, per_discipline=1, teachers=1,
+                           per_profile=0, per_round=1, cg_tol=0.0)
+
+
 def test_column_generation_recovers_pruned_columns():
     """With one initial candidate per demand, pricing must still reach the optimum."""
-    opts = SolveOptions(grade_bonus=0.0, tie_break=0.0, candidates=1, per_discipline=1, teachers=1,
-                        per_profile=0, per_round=1, cg_tol=0.0)
+    opts = PRUNED_OPTS
     for seed in range(100, 130):
         pb = random_problem(seed)
         best = brute_force(pb, 0.1)

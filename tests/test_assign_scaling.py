@@ -9,7 +9,7 @@ import pytest
 from matching.assign import check_plan, encode_problem
 from matching.assign.solve import SolveOptions, _topk_cols, solve
 
-from tests.test_assign import brute_force, random_problem, solution_key
+from tests.test_assign import PRUNED_OPTS, brute_force, random_problem, solution_key
 
 
 @pytest.mark.parametrize("P", [5, 100, 640, 1000, 3001])
@@ -30,8 +30,7 @@ def test_topk_cols_matches_full_sort(P, k):
 
 def test_warm_lp_reaches_brute_force_optimum_over_many_rounds():
     """One initial candidate per demand and one column per round: many warm re-solves."""
-    opts = SolveOptions(grade_bonus=0.0, tie_break=0.0, candidates=1, per_discipline=1, teachers=1,
-                        per_profile=0, per_round=1, cg_tol=0.0)
+    opts = PRUNED_OPTS
     for seed in range(200, 230):
         pb = random_problem(seed)
         best = brute_force(pb, 0.1)
