@@ -8,42 +8,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 from api.cli import CliError
 
 
-def _check_out(path: str, flag: str) -> Path:
-    out = Path(path)
-    if out.is_dir():
-        raise CliError(f"{flag} {path}: 是目录 is a directory")
-    if not out.parent.exists():
-        raise CliError(f"{flag} {path}: 目录不存在 directory does not exist: {out.parent}")
-    return out
-
-
-def _write_json_atomic(path: Path, obj: dict) -> None:
-    import json  # noqa: PLC0415
-
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
-    from api.cli_score import compute_scores, load_inputs  # noqa: PLC0415
+    from api.cli_score import check_out, compute_scores, load_inputs  # noqa: PLC0415
     from matching.assign import plan_teams, plan_to_json, write_plan_xlsx  # noqa: PLC0415
     from matching.assign.solve import FAIRNESS_MODES, SOLVERS  # noqa: PLC0415
     from matching.registry import UnknownNameError  # noqa: PLC0415
+    from matching.writers import write_json_atomic  # noqa: PLC0415
 
     if args.solver not in SOLVERS:
         raise CliError(f"--solver: 未知求解器 unknown solver {args.solver!r}; valid: {', '.join(sorted(SOLVERS))}")
@@ -54,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"{flag} 必须是 >= 0 的数 must be a number >= 0, got {v}")
     if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
         raise CliError(f"--time-limit 必须 > 0 must be > 0, got {args.time_limit}")
-    out = _check_out(args.out, "--out")
-    xlsx = _check_out(args.xlsx, "--xlsx") if args.xlsx else None
+    out = check_out(args.out)
+    xlsx = check_out(args.xlsx, "--xlsx") if args.xlsx else None
     profiles, demands = load_inputs(args.profiles, args.demands)
     result = compute_scores(profiles, demands, args.model)
     print(f"xfd: 正在组队 forming teams for {len(demands)} 个需求 demands …", file=sys.stderr)
@@ -67,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     except ValueError as exc:
         raise CliError(f"输入无效 invalid input: {exc}") from None
-    _write_json_atomic(out, plan_to_json(plan))
+    write_json_atomic(out, plan_to_json(plan))
     if xlsx is not None:
         write_plan_xlsx(plan, xlsx)
     st = plan.stats
@@ -79,11 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from api.cli_score import add_input_arguments  # noqa: PLC0415
+
     p = sub.add_parser("assign", help="为所有需求组建团队 form teams for all demands")
-    p.add_argument("--profiles", required=True, help="profiles file (.jsonl/.csv/.xlsx)")
-    p.add_argument("--demands", required=True, help="demands file (.jsonl/.csv/.xlsx)")
-    p.add_argument("--out", required=True, help="plan JSON to write")
-    p.add_argument("--model", default=None, help="scoring model, as for xfd score (e.g. lexical)")
+    add_input_arguments(p, "plan JSON to write")
     p.add_argument("--solver", default="exact", help="exact (default), greedy (baseline) or lsa")
     p.add_argument("--xlsx", default=None, help="also write an office workbook (teams/unassigned/moves)")
     p.add_argument("--continuity-bonus", type=float, default=0.1,

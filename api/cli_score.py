@@ -95,13 +95,22 @@ def matches_to_json(dm: DemandMatches, disciplines: Sequence[str] = ()) -> dict:
     }
 
 
-def _check_out(path: str) -> Path:
+def check_out(path: str, flag: str = "--out") -> Path:
+    """An output path whose folder exists and that is not a folder itself (else a CliError naming ``flag``)."""
     out = Path(path)
     if out.is_dir():
-        raise CliError(f"--out {path}: 是目录 is a directory")
+        raise CliError(f"{flag} {path}: 是目录 is a directory")
     if not out.parent.exists():
-        raise CliError(f"--out {path}: 目录不存在 directory does not exist: {out.parent}")
+        raise CliError(f"{flag} {path}: 目录不存在 directory does not exist: {out.parent}")
     return out
+
+
+def add_input_arguments(p: argparse.ArgumentParser, out_help: str) -> None:
+    """The arguments ``xfd score`` and ``xfd assign`` share: --profiles, --demands, --out, --model."""
+    p.add_argument("--profiles", required=True, help="profiles file (.jsonl/.csv/.xlsx)")
+    p.add_argument("--demands", required=True, help="demands file (.jsonl/.csv/.xlsx)")
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--model", default=None, help="e5-small (default), lexical, minilm, or a SentenceTransformer folder")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,12 +118,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top_k < 0:
         raise CliError(f"--top-k 必须 >= 0 must be >= 0, got {args.top_k}")
-    out = _check_out(args.out)
+    out = check_out(args.out)
     profiles, demands = load_inputs(args.profiles, args.demands)
     scorer = fitted_scorer(profiles, args.model)
+    raw = np.empty((len(demands), len(profiles)))
     with _progress("评分 scoring", len(demands)) as bar:
-        ranked = scorer.rank(demands, top_k=args.top_k, progress=bar.update)
-    required = scorer.required_disciplines(demands)
+        ranked = scorer.rank(demands, top_k=args.top_k, progress=bar.update, scores_out=raw)
+    required = scorer.required_disciplines(demands, raw)
     write_jsonl_atomic(out, (matches_to_json(dm, req) for dm, req in zip(ranked, required)))
     print(f"xfd: 已写出 wrote {len(ranked)} 条需求 demands -> {out}", file=sys.stderr)
     return 0
@@ -122,9 +132,6 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="为每个需求排序人员 rank profiles for each demand")
-    p.add_argument("--profiles", required=True, help="profiles file (.jsonl/.csv/.xlsx)")
-    p.add_argument("--demands", required=True, help="demands file (.jsonl/.csv/.xlsx)")
-    p.add_argument("--out", required=True, help="scores JSONL to write")
+    add_input_arguments(p, "scores JSONL to write")
     p.add_argument("--top-k", type=int, default=50, help="matches per demand (default 50); 0 lists every profile")
-    p.add_argument("--model", default=None, help="e5-small (default), lexical, minilm, or a SentenceTransformer folder")
     p.set_defaults(func=run)

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks.datasets import SHARED_DATA, csl_routing, expertise_gold  # noqa: E402
 
@@ -49,7 +48,7 @@ def variants(f: Features, scorer: MatchScorer) -> dict[str, np.ndarray]:
     """lexical / dense / hybrid scores of one feature set under the scorer's fusion."""
     out = {"lexical": f.lexical}
     if f.dense is not None:
-        out["dense"] = scorer.fusion_.dense * f.dense + scorer.fusion_.centroid * f.centroid
+        out["dense"] = scorer.fusion_.dense_term(f)
         out["hybrid"] = scorer.fuse(f)
     return out
 
@@ -64,8 +63,8 @@ def expertise_labels(es, pidx: dict[str, int]) -> np.ndarray:
     return y
 
 
-def fit_fusion(sets, scorer: MatchScorer):
-    """Logistic regression of the labels on the fused feature with the scorer's weight ratios.
+def fit_fusion(sets: list[tuple[Features, np.ndarray]], scorer: MatchScorer) -> Fusion:
+    """Logistic regression of the labels (NaN = unlabelled) on the fused feature with the scorer's weight ratios.
 
     Returns the Fusion with the fitted scale applied to every weight and the fitted bias.
     """
@@ -73,10 +72,8 @@ def fit_fusion(sets, scorer: MatchScorer):
 
     fu = scorer.fusion_
     xs, ys = [], []
-    for f, y, _ in sets:
-        u = fu.lexical * f.lexical
-        if f.dense is not None:
-            u = u + fu.dense * f.dense + fu.centroid * f.centroid
+    for f, y in sets:
+        u = fu.terms(f)
         keep = ~np.isnan(y)
         xs.append(u[keep])
         ys.append(y[keep])
@@ -125,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<8} | {nd:>10.4f} | {top1:>8.4f} | {en[name]:>7.4f}")
             rows.append({"scorer": name, "zh_ndcg10": nd, "zh_top1": top1, "en_loss": en[name]})
     if args.fit:
-        print(fit_fusion([(f, rs.relevant.astype(float), None), (f2, expertise_labels(es, pidx), None)], sc))
+        print(fit_fusion([(f, rs.relevant.astype(float)), (f2, expertise_labels(es, pidx))], sc))
     if args.json:
         args.json.write_text(json.dumps({"model": args.model, "rows": rows}, indent=2), encoding="utf-8")
     return 0

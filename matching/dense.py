@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from matching.encoders import Encoder
 from matching.text import is_english
@@ -55,8 +56,6 @@ def background(vectors: np.ndarray, rng: np.random.Generator, n_pairs: int = 400
 
 def centroids(vectors: np.ndarray, owner: np.ndarray, n_profiles: int, weights: np.ndarray) -> np.ndarray:
     """Unit-length weighted mean vector per profile (n_profiles, dim); zero rows for none."""
-    import scipy.sparse as sp
-
     w = sp.csr_matrix((weights.astype(np.float32), (owner, np.arange(len(owner)))), shape=(n_profiles, len(owner)))
     c = np.asarray(w @ vectors, dtype=np.float32)  # (n_profiles, dim), no float64 copy of the vectors
     norm = np.linalg.norm(c, axis=1, keepdims=True)

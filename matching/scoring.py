@@ -42,6 +42,17 @@ class Fusion(NamedTuple):
     centroid: float
     lexical: float
 
+    def terms(self, f: "Features") -> np.ndarray:
+        """The weighted feature sum without the bias (n_demands, n_profiles)."""
+        x = self.lexical * f.lexical
+        if f.dense is not None:
+            x = x + self.dense_term(f)
+        return x
+
+    def dense_term(self, f: "Features") -> np.ndarray:
+        """The dense part alone: dense·D + centroid·C (requires dense features)."""
+        return self.dense * f.dense + self.centroid * f.centroid
+
 
 #: Fitted by ``benchmarks/quality.py --fit`` on the development data
 #: (Chinese routing + English expertise); the weight ratios were chosen on a
@@ -127,9 +138,6 @@ class MatchScorer:
             DisciplineInferer(self.tokenizer, self.encoder).fit(self.disciplines) if self.disciplines else None
         )
         self.layout_ = owner_layout(self.table_.owner, self.table_.n_profiles)
-        order = np.argsort(self.table_.owner, kind="stable")
-        bounds = np.searchsorted(self.table_.owner[order], np.arange(self.table_.n_profiles + 1))
-        self.profile_rows_ = [order[bounds[j] : bounds[j + 1]] for j in range(self.table_.n_profiles)]
         pool = sorted({c for p in self.profiles_ for c in p.disciplines})
         self.pool_disciplines_ = pool
         col = {c: i for i, c in enumerate(pool)}
@@ -157,11 +165,7 @@ class MatchScorer:
 
     def fuse(self, f: Features) -> np.ndarray:
         """Calibrated scores (n_demands, n_profiles) in (0, 1) from features."""
-        fu = self.fusion_
-        x = fu.bias + fu.lexical * f.lexical
-        if f.dense is not None:
-            x = x + fu.dense * f.dense + fu.centroid * f.centroid
-        return _sigmoid(x)
+        return _sigmoid(self.fusion_.bias + self.fusion_.terms(f))
 
     def score(self, demands: Sequence[Demand], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Calibrated match scores (n_demands, n_profiles) in (0, 1).
@@ -243,12 +247,18 @@ class MatchScorer:
 
     # -- ranking and explanations -------------------------------------------
     def rank(
-        self, demands: Sequence[Demand], top_k: int = 10, progress: Callable[[int], None] | None = None
+        self,
+        demands: Sequence[Demand],
+        top_k: int = 10,
+        progress: Callable[[int], None] | None = None,
+        scores_out: np.ndarray | None = None,
     ) -> list[DemandMatches]:
         """Ranked, explained matches per demand (``top_k`` <= 0 lists all).
 
         Ties are broken by profile order.  ``progress(n)`` is called after
-        each batch.
+        each batch.  ``scores_out``, an (n_demands, n_profiles) array, receives
+        every calibrated score (the numbers ``score`` returns), so a caller
+        needing both does not score twice.
         """
         out: list[DemandMatches] = []
         n_p = self.table_.n_profiles
@@ -258,6 +268,8 @@ class MatchScorer:
             split = [self._split(d.text) for d in part]
             f = self.features(part, [w + g for w, g in split])
             scores = self.fuse(f)
+            if scores_out is not None:
+                scores_out[s : s + len(part)] = scores
             for i, d in enumerate(part):
                 order = np.lexsort((np.arange(n_p), -scores[i]))[:kk]
                 qwords = split[i][0]
@@ -276,7 +288,8 @@ class MatchScorer:
         return split(text) if callable(split) else (self.tokenizer(text), [])
 
     def _evidence(self, f: Features, i: int, j: int, query_tokens: list[str]) -> tuple[Evidence, ...]:
-        rows = self.profile_rows_[j]
+        idx, mask = self.layout_
+        rows = idx[j, mask[j]]  # profile j's document rows, in table order
         if rows.size == 0:
             return ()
         fu = self.fusion_
