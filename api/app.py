@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.engine import IndexUnavailable, MatchEngine, Scorer, default_scorer_factory
-from api.records import profile_from_row
-from api.routers import demands, feedback, health, keys, profiles, runs
-from api.runs import Planner, RunManager, default_planner
-from api.settings import Settings
-from api.storage.db import make_engine, make_session_factory, upgrade_to_head
-from api.storage.models import ProfileRow
+from xfd.api.engine import IndexUnavailable, MatchEngine, Scorer, default_scorer_factory
+from xfd.api.records import profile_from_row
+from xfd.api.routers import demands, feedback, health, keys, profiles, runs
+from xfd.api.runs import Planner, RunManager, default_planner
+from xfd.api.settings import Settings
+from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
+from xfd.api.storage.models import ProfileRow
 
 log = logging.getLogger("xfd.api")
 

@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xfd", description="小分队匹配 xfd — demand–team matching")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    from api import cli_score, cli_assign, cli_service  # noqa: PLC0415  (light modules)
+    from xfd.api import cli_assign, cli_score, cli_service  # noqa: PLC0415  (light modules)
 
     cli_score.register(sub)
     cli_assign.register(sub)
@@ -47,6 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # ``python -m api.cli``: use the importable module's classes
-    from api.cli import main as _main
+    from xfd.api.cli import main as _main
 
     sys.exit(_main())

@@ -10,15 +10,15 @@ import argparse
 import math
 import sys
 
-from api.cli import CliError
+from xfd.api.cli import CliError
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.cli_score import check_out, compute_scores, load_inputs  # noqa: PLC0415
-    from matching.assign import plan_teams, plan_to_json, write_plan_xlsx  # noqa: PLC0415
-    from matching.assign.solve import FAIRNESS_MODES, SOLVERS  # noqa: PLC0415
-    from matching.registry import UnknownNameError  # noqa: PLC0415
-    from matching.writers import write_json_atomic  # noqa: PLC0415
+    from xfd.api.cli_score import check_out, compute_scores, load_inputs  # noqa: PLC0415
+    from xfd.matching.assign import plan_teams, plan_to_json, write_plan_xlsx  # noqa: PLC0415
+    from xfd.matching.assign.solve import FAIRNESS_MODES, SOLVERS  # noqa: PLC0415
+    from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
+    from xfd.matching.writers import write_json_atomic  # noqa: PLC0415
 
     if args.solver not in SOLVERS:
         raise CliError(f"--solver: 未知求解器 unknown solver {args.solver!r}; valid: {', '.join(sorted(SOLVERS))}")
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from api.cli_score import add_input_arguments  # noqa: PLC0415
+    from xfd.api.cli_score import add_input_arguments  # noqa: PLC0415
 
     p = sub.add_parser("assign", help="为所有需求组建团队 form teams for all demands")
     add_input_arguments(p, "plan JSON to write")

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from api.cli import CliError
-from matching.types import Demand, DemandMatches, Profile
+from xfd.api.cli import CliError
+from xfd.matching.types import Demand, DemandMatches, Profile
 
 SCORE_DECIMALS = 6
 
@@ -39,7 +39,7 @@ def _progress(desc: str, total: int):
 
 def load_inputs(profiles_path: str, demands_path: str) -> tuple[list[Profile], list[Demand]]:
     """Read and validate both files; any problem becomes a one-line CliError."""
-    from matching.readers import RecordError, read_demands, read_profiles  # noqa: PLC0415
+    from xfd.matching.readers import RecordError, read_demands, read_profiles  # noqa: PLC0415
 
     try:
         profiles = read_profiles(Path(profiles_path))
@@ -59,8 +59,8 @@ def load_inputs(profiles_path: str, demands_path: str) -> tuple[list[Profile], l
 
 def fitted_scorer(profiles: Sequence[Profile], model: str | None):
     """Load the model by name (one-line error for an unknown one) and index the profiles."""
-    from matching.registry import UnknownNameError  # noqa: PLC0415
-    from models.pipeline import make_scorer  # noqa: PLC0415
+    from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
+    from xfd.models.pipeline import make_scorer  # noqa: PLC0415
 
     try:
         scorer = make_scorer(model)
@@ -114,7 +114,7 @@ def add_input_arguments(p: argparse.ArgumentParser, out_help: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from matching.writers import write_jsonl_atomic  # noqa: PLC0415
+    from xfd.matching.writers import write_jsonl_atomic  # noqa: PLC0415
 
     if args.top_k < 0:
         raise CliError(f"--top-k 必须 >= 0 must be >= 0, got {args.top_k}")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api.cli import CliError
+from xfd.api.cli import CliError
 
 DEMO_DB = "xfd-demo.db"
 
@@ -25,7 +25,7 @@ def _err(*lines: str) -> None:
 def _settings(database_url: str | None = None, model: str | None = None):  # noqa: ANN202
     from pydantic import ValidationError  # noqa: PLC0415
 
-    from api.settings import Settings  # noqa: PLC0415
+    from xfd.api.settings import Settings  # noqa: PLC0415
 
     overrides: dict[str, Any] = {}
     if database_url:
@@ -43,7 +43,7 @@ def _migrated_engine(url: str):  # noqa: ANN202
     """An engine on ``url`` with the schema at head; one-line errors."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415
 
-    from api.storage.db import make_engine, upgrade_to_head  # noqa: PLC0415
+    from xfd.api.storage.db import make_engine, upgrade_to_head  # noqa: PLC0415
 
     try:
         engine = make_engine(url)
@@ -75,8 +75,8 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _load_scorer(model: str):  # noqa: ANN202
-    from api.engine import default_scorer_factory  # noqa: PLC0415
-    from matching.registry import UnknownNameError  # noqa: PLC0415
+    from xfd.api.engine import default_scorer_factory  # noqa: PLC0415
+    from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
 
     _err(f"加载模型 loading model {model} …")
     try:
@@ -91,7 +91,7 @@ def serve(settings, host: str, port: int) -> int:  # noqa: ANN001
     """Migrate, load the model once, then run uvicorn until interrupted."""
     import uvicorn  # noqa: PLC0415
 
-    from api.app import create_app  # noqa: PLC0415
+    from xfd.api.app import create_app  # noqa: PLC0415
 
     _check_port(host, port)
     _migrated_engine(settings.database_url).dispose()
@@ -115,8 +115,8 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_create(args: argparse.Namespace) -> int:
-    from api.security import KeyError_, create_key  # noqa: PLC0415
-    from api.storage.db import make_session_factory  # noqa: PLC0415
+    from xfd.api.security import KeyError_, create_key  # noqa: PLC0415
+    from xfd.api.storage.db import make_session_factory  # noqa: PLC0415
 
     settings = _settings(args.database_url)
     engine = _migrated_engine(settings.database_url)
@@ -138,8 +138,8 @@ def _cmd_keys_create(args: argparse.Namespace) -> int:
 def _cmd_keys_list(args: argparse.Namespace) -> int:
     from sqlalchemy import select  # noqa: PLC0415
 
-    from api.storage.db import make_session_factory  # noqa: PLC0415
-    from api.storage.models import ApiKey  # noqa: PLC0415
+    from xfd.api.storage.db import make_session_factory  # noqa: PLC0415
+    from xfd.api.storage.models import ApiKey  # noqa: PLC0415
 
     settings = _settings(args.database_url)
     engine = _migrated_engine(settings.database_url)
@@ -152,8 +152,8 @@ def _cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_revoke(args: argparse.Namespace) -> int:
-    from api.storage.db import make_session_factory  # noqa: PLC0415
-    from api.storage.models import ApiKey  # noqa: PLC0415
+    from xfd.api.storage.db import make_session_factory  # noqa: PLC0415
+    from xfd.api.storage.models import ApiKey  # noqa: PLC0415
 
     settings = _settings(args.database_url)
     engine = _migrated_engine(settings.database_url)
@@ -190,13 +190,13 @@ def prepare_demo(db_path: Path) -> dict[str, Any]:
     Creates one office key and enterprise keys for the first two enterprises
     that have demands.
     """
-    import corpora  # noqa: PLC0415
-    from api.records import demand_fields  # noqa: PLC0415
-    from api.routers.profiles import upsert_profiles  # noqa: PLC0415
-    from api.security import create_key  # noqa: PLC0415
-    from api.storage.db import make_session_factory  # noqa: PLC0415
-    from api.storage.models import DemandRow, Enterprise  # noqa: PLC0415
-    from matching.readers import RecordError, read_demands, read_profiles  # noqa: PLC0415
+    from xfd import corpora  # noqa: PLC0415
+    from xfd.api.records import demand_fields  # noqa: PLC0415
+    from xfd.api.routers.profiles import upsert_profiles  # noqa: PLC0415
+    from xfd.api.security import create_key  # noqa: PLC0415
+    from xfd.api.storage.db import make_session_factory  # noqa: PLC0415
+    from xfd.api.storage.models import DemandRow, Enterprise  # noqa: PLC0415
+    from xfd.matching.readers import RecordError, read_demands, read_profiles  # noqa: PLC0415
 
     paths = {name: corpora.demo_path(name) for name in ("enterprises", "profiles", "demands")}
     for name, p in paths.items():
@@ -259,15 +259,15 @@ def _print_demo(info: dict[str, Any], db_path: Path, host: str, port: int) -> No
         print(f"  export ENTERPRISE{i}_KEY={keys[e]}    # {e}")
     first = (info["demand_ids"].get(ents[0]) or ["D001"])[0] if ents else "D001"
     print(f"  curl {base}/healthz")
-    print(f"  # 企业只看到自己的需求 an enterprise sees only its own demands")
+    print("  # 企业只看到自己的需求 an enterprise sees only its own demands")
     print(f"  curl -H \"Authorization: Bearer $ENTERPRISE1_KEY\" {base}/v1/demands")
-    print(f"  # 企业提交需求 an enterprise submits a demand")
+    print("  # 企业提交需求 an enterprise submits a demand")
     print(f"  curl -X POST -H \"Authorization: Bearer $ENTERPRISE1_KEY\" -H 'Content-Type: application/json' "
           f"-H 'Idempotency-Key: demo-1' -d '{{\"id\": \"DX01\", \"title\": \"生产线缺陷检测\", "
           f"\"description\": \"需要基于机器视觉的产品表面缺陷自动检测方案\"}}' {base}/v1/demands")
-    print(f"  # 办公室查看推荐 the office asks for ranked profiles with evidence")
+    print("  # 办公室查看推荐 the office asks for ranked profiles with evidence")
     print(f"  curl -H \"Authorization: Bearer $OFFICE_KEY\" '{base}/v1/demands/{first}/recommendations?k=5'")
-    print(f"  # 批量分配 a batch team assignment run, then poll it")
+    print("  # 批量分配 a batch team assignment run, then poll it")
     print(f"  curl -X POST -H \"Authorization: Bearer $OFFICE_KEY\" {base}/v1/assignment-runs")
     print(f"  curl -H \"Authorization: Bearer $OFFICE_KEY\" {base}/v1/assignment-runs/<id>")
     print(f"  # API 文档 API docs: {base}/docs")

@@ -13,10 +13,10 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.engine import MatchEngine
-from api.runs import RunManager
-from api.security import Principal, lookup_key
-from api.settings import Settings
+from xfd.api.engine import MatchEngine
+from xfd.api.runs import RunManager
+from xfd.api.security import Principal, lookup_key
+from xfd.api.settings import Settings
 
 UNAUTHENTICATED = "未认证：缺少或无效的 API 密钥 unauthenticated: missing or invalid API key (Authorization: Bearer <key>)"
 

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from matching.types import Demand, DemandMatches, Profile
+from xfd.matching.types import Demand, DemandMatches, Profile
 
 log = logging.getLogger("xfd.engine")
 
@@ -51,7 +51,7 @@ def default_scorer_factory(model: str) -> Callable[[], Scorer]:
     """A factory loading the named model through the scoring core."""
 
     def factory() -> Scorer:
-        from models.pipeline import make_scorer  # noqa: PLC0415  (heavy: torch)
+        from xfd.models.pipeline import make_scorer  # noqa: PLC0415  (heavy: torch)
 
         return make_scorer(model)
 
@@ -155,7 +155,7 @@ class MatchEngine:
         try:
             while not self.index_ready:
                 self._refit_once()
-        except Exception:  # noqa: BLE001  (recorded in last_error; waiting queries report it)
+        except Exception:
             log.exception("refitting the profile index failed")
 
     def _current(self, stale_ok: bool) -> tuple[Scorer | None, list[Profile]]:

@@ -10,25 +10,25 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from api.storage.models import DemandRow, ProfileRow
-from matching.types import Demand, Document, Profile
+from xfd.api.storage.models import DemandRow, ProfileRow
+from xfd.matching.types import Demand, Document, Profile
 
 
 def validate_profile(obj: dict[str, Any], where: str | None = None) -> Profile:
-    from matching.readers import validate_profile as _validate  # noqa: PLC0415
+    from xfd.matching.readers import validate_profile as _validate  # noqa: PLC0415
 
     return _validate(obj, where=where)
 
 
 def validate_demand(obj: dict[str, Any], where: str | None = None) -> Demand:
-    from matching.readers import validate_demand as _validate  # noqa: PLC0415
+    from xfd.matching.readers import validate_demand as _validate  # noqa: PLC0415
 
     return _validate(obj, where=where)
 
 
 def record_error_type() -> type[Exception]:
     """``matching.readers.RecordError`` (imported lazily)."""
-    from matching.readers import RecordError  # noqa: PLC0415
+    from xfd.matching.readers import RecordError  # noqa: PLC0415
 
     return RecordError
 

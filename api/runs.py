@@ -21,11 +21,11 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.engine import MatchEngine
-from matching.registry import choose
-from api.records import demand_from_row
-from api.storage.models import AssignmentRun, DemandRow
-from matching.types import Demand, Profile
+from xfd.api.engine import MatchEngine
+from xfd.api.records import demand_from_row
+from xfd.api.storage.models import AssignmentRun, DemandRow
+from xfd.matching.registry import choose
+from xfd.matching.types import Demand, Profile
 
 log = logging.getLogger("xfd.runs")
 
@@ -37,7 +37,7 @@ EMPTY_PLAN: dict[str, Any] = {"objective": 0.0, "teams": [], "unassigned": [], "
 
 def default_planner(profiles, demands, scores, required, solver, continuity_bonus) -> dict[str, Any]:  # noqa: ANN001
     """``matching.assign.plan_teams`` then ``plan_to_json`` (imported lazily)."""
-    from matching.assign import plan_teams, plan_to_json  # noqa: PLC0415
+    from xfd.matching.assign import plan_teams, plan_to_json  # noqa: PLC0415
 
     plan = plan_teams(profiles, demands, scores, required, solver=solver, continuity_bonus=continuity_bonus)
     return plan_to_json(plan)
@@ -46,7 +46,7 @@ def default_planner(profiles, demands, scores, required, solver, continuity_bonu
 def check_solver(name: str) -> None:
     """Raise ``UnknownNameError`` (listing the valid names) for an unknown solver."""
     try:
-        from matching.assign import SOLVERS  # noqa: PLC0415
+        from xfd.matching.assign import SOLVERS  # noqa: PLC0415
     except ImportError:  # the solver module is optional for the fake planner in tests
         return
     choose("solver", name, SOLVERS)
@@ -163,12 +163,12 @@ class RunManager:
             plan = plan_for(self._engine, self._planner, demands, params["solver"], params["continuity_bonus"],
                             progress=lambda p: self._set(run_id, progress=p))
             self._set(run_id, status="done", progress=1.0, plan=plan, finished_at=utcnow())
-        except Exception as exc:  # noqa: BLE001  (a failed run records its reason)
+        except Exception as exc:
             log.exception("assignment run %s failed", run_id)
             reason = f"{type(exc).__name__}: {exc}"[:2000]
             try:
                 self._set(run_id, status="failed", reason=reason, finished_at=utcnow())
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("could not mark run %s failed", run_id)
 
     def close(self, wait: bool = False) -> None:

@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.storage.models import ApiKey, Enterprise
+from xfd.api.storage.models import ApiKey, Enterprise
 
 Role = Literal["office", "enterprise", "admin"]
 ROLES: tuple[str, ...] = ("office", "enterprise", "admin")

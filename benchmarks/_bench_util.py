@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from matching.types import Demand, Document, Profile  # noqa: E402
+from xfd.matching.types import Demand, Document, Profile
 
 SHARED_DATA = Path(os.environ.get("XFD_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CSL_FILE = "csl_benchmark_devtest_joined.csv"
@@ -212,7 +212,7 @@ def load_source(data: Path = SHARED_DATA) -> Source:
         docs = tuple((r["title"], r["abstract"], r["discipline"]) for r in rows[:1500])
         queries = tuple((r["title"], r["abstract"]) for r in rows[1500:])
         return Source(f"CSL abstracts ({path})", docs, queries)
-    from matching.readers import read_demands, read_profiles
+    from xfd.matching.readers import read_demands, read_profiles
 
     demo = ROOT / "corpora" / "demo"
     profs = read_profiles(demo / "profiles.jsonl")
@@ -280,7 +280,7 @@ def synthetic_vectors(texts: Sequence[str], base: np.ndarray, noise: float = 0.1
 def prefill_cache(db_path: str | os.PathLike, encoder_name: str, role: str, texts: Sequence[str],
                   vectors: np.ndarray) -> int:
     """Store ``vectors`` under the real encoder's cache keys for ``texts``; returns rows written."""
-    from models.cache import CacheKey, EmbeddingCache
+    from xfd.models.cache import CacheKey, EmbeddingCache
 
     with EmbeddingCache(db_path) as cache:
         return cache.put_many((CacheKey(encoder_name, role, text_sha(t)), v) for t, v in zip(texts, vectors))
@@ -288,7 +288,7 @@ def prefill_cache(db_path: str | os.PathLike, encoder_name: str, role: str, text
 
 def copy_cache(src: str | os.PathLike, dst: str | os.PathLike) -> int:
     """Copy every vector of the SQLite cache ``src`` into ``dst`` (created if needed)."""
-    from models.cache import CacheKey, EmbeddingCache
+    from xfd.models.cache import CacheKey, EmbeddingCache
 
     con = sqlite3.connect(str(src))
     try:
@@ -335,7 +335,7 @@ def write_assign_instance(n_demands: int, folder: Path, seed: int = 0, texts: st
     each record a sample of its disciplines' keywords from
     ``corpora/disciplines.tsv`` instead (more varied lexical scores).
     """
-    from matching.assign.synth import make_batch
+    from xfd.matching.assign.synth import make_batch
 
     if texts not in ASSIGN_TEXTS:
         raise ValueError(f"texts must be one of {ASSIGN_TEXTS}, got {texts!r}")
@@ -351,7 +351,7 @@ def write_assign_instance(n_demands: int, folder: Path, seed: int = 0, texts: st
         _jsonl(pp, (profile_json(p) for p in batch.profiles))
         _jsonl(dp, (demand_json(d) for d in batch.demands))
         return pp, dp
-    from corpora import read_disciplines
+    from xfd.corpora import read_disciplines
 
     kw = {r.name: list(r.keywords) or [r.name] for r in read_disciplines()}
     rng = np.random.default_rng(seed)

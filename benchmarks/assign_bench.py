@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matching.assign import check_plan, encode_problem, plan_teams  # noqa: E402
-from matching.assign.synth import make_batch  # noqa: E402
+from xfd.matching.assign import check_plan, encode_problem, plan_teams
+from xfd.matching.assign.synth import make_batch
 
 
 def members_of(plan, index):
@@ -64,7 +64,7 @@ def run_cli(batch, time_limit: float | None) -> None:
                       encoding="utf-8")
         dp.write_text("".join(json.dumps(demand_json(d), ensure_ascii=False) + "\n" for d in batch.demands),
                       encoding="utf-8")
-        cmd = [sys.executable, "-m", "api.cli", "assign", "--profiles", str(pp), "--demands", str(dp),
+        cmd = [sys.executable, "-m", "xfd.api.cli", "assign", "--profiles", str(pp), "--demands", str(dp),
                "--out", str(out), "--model", "lexical"]
         if time_limit:
             cmd += ["--time-limit", str(time_limit)]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from matching.readers import read_demands, read_profiles
-from matching.types import Demand, Document, Profile
+from xfd.matching.readers import read_demands, read_profiles
+from xfd.matching.types import Demand, Document, Profile
 
 SHARED_DATA = Path(os.environ.get("XFD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 

@@ -23,10 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.datasets import SHARED_DATA, csl_routing, expertise_gold  # noqa: E402
-
-from matching.metrics import expertise_loss, ndcg_at_k  # noqa: E402
-from matching.scoring import Features, Fusion, MatchScorer  # noqa: E402
+from benchmarks.datasets import SHARED_DATA, csl_routing, expertise_gold
+from xfd.matching.metrics import expertise_loss, ndcg_at_k
+from xfd.matching.scoring import Features, Fusion, MatchScorer
 
 
 def routing_metrics(scores: np.ndarray, relevant: np.ndarray) -> tuple[float, float]:
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if not SHARED_DATA.is_dir():
         print(f"skipped: no data at {SHARED_DATA}")
         return 0
-    from models.pipeline import make_scorer
+    from xfd.models.pipeline import make_scorer
 
     rows = []
     t0 = time.time()

@@ -42,13 +42,30 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_util import (ROOT, Figure, Source, cache_dir_with_models, copy_cache, format_table,  # noqa: E402
-                         load_source, loadavg, machine_info, make_demands, make_profiles, peak_rss_mb,
-                         percentile, prefill_cache, rss_mb, synthetic_vectors, timed,
-                         write_assign_instance, write_json)
+from _bench_util import (
+    ROOT,
+    Figure,
+    Source,
+    cache_dir_with_models,
+    copy_cache,
+    format_table,
+    load_source,
+    loadavg,
+    machine_info,
+    make_demands,
+    make_profiles,
+    peak_rss_mb,
+    percentile,
+    prefill_cache,
+    rss_mb,
+    synthetic_vectors,
+    timed,
+    write_assign_instance,
+    write_json,
+)
 
-from matching.corpus import build_doc_table  # noqa: E402
-from matching.types import Demand, Profile  # noqa: E402
+from xfd.matching.corpus import build_doc_table
+from xfd.matching.types import Demand, Profile
 
 PARTS = ("index", "latency", "score", "assign", "rss")
 RSS_LIMIT_MB = 1.5 * 1024
@@ -91,7 +108,7 @@ def fresh_copy(scorer, db_path: str | os.PathLike):
     """An unfitted copy of ``scorer`` whose encoders use a new embedding cache at
     ``db_path`` (same models, no in-memory vectors): what ``make_scorer`` returns
     on a machine whose cache file is ``db_path``, without reloading the model."""
-    from models.cache import CachedEncoder, EmbeddingCache
+    from xfd.models.cache import CachedEncoder, EmbeddingCache
 
     s = copy.copy(scorer)
     for k in [k for k in vars(s) if k.endswith("_") and not k.startswith("_")]:
@@ -301,7 +318,7 @@ def measure_assign(n_demands: int, work: Path, seed: int = 0, extra: Sequence[st
     pp, dp = write_assign_instance(n_demands, work, seed=seed, texts=texts)
     out = work / f"plan_{n_demands}.json"
     n_prof = sum(1 for _ in open(pp, encoding="utf-8"))
-    cmd = [sys.executable, "-m", "api.cli", "assign", "--profiles", str(pp), "--demands", str(dp),
+    cmd = [sys.executable, "-m", "xfd.api.cli", "assign", "--profiles", str(pp), "--demands", str(dp),
            "--out", str(out), "--model", "lexical", *extra]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t, proc = timed(lambda: subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True))
@@ -322,7 +339,7 @@ def rss_child(args: argparse.Namespace) -> int:
     """Run in a fresh process: load the model, index ``--n-profiles`` profiles from a
     pre-filled cache, record RSS, then time new-demand recommendations."""
     base = peak_rss_mb()
-    from models.pipeline import make_scorer
+    from xfd.models.pipeline import make_scorer
 
     source = load_source()
     t_load, scorer = timed(lambda: make_scorer(args.model))
@@ -474,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.large:
         sizes = Sizes(**{**sizes.__dict__, "large": args.large})
 
-    from models.loader import default_cache_dir
+    from xfd.models.loader import default_cache_dir
 
     t_start = time.time()
     info = machine_info()
@@ -493,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         base_vecs = None
         seed_db = work / "seed.sqlite"
         if need_model:
-            from models.pipeline import make_scorer
+            from xfd.models.pipeline import make_scorer
 
             main_cache = cache_dir_with_models(work / "cache", real_cache)
             os.environ["XFD_CACHE_DIR"] = str(main_cache)

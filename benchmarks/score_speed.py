@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.datasets import SHARED_DATA  # noqa: E402
+from benchmarks.datasets import SHARED_DATA
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(rows) < need:
         print(f"only {len(rows)} abstracts, need {need}")
         return 1
-    from models.loader import default_cache_dir
+    from xfd.models.loader import default_cache_dir
 
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         cache.mkdir()
         (cache / "models").symlink_to(default_cache_dir() / "models")
         env = {**os.environ, "XFD_CACHE_DIR": str(cache)}
-        cmd = [sys.executable, "-m", "api.cli", "score", "--profiles", str(t / "p.jsonl"), "--demands",
+        cmd = [sys.executable, "-m", "xfd.api.cli", "score", "--profiles", str(t / "p.jsonl"), "--demands",
                str(t / "d.jsonl"), "--out", str(t / "s.jsonl"), "--model", args.model]
         for label in ("cold", "warm"):
             t0 = time.perf_counter()

@@ -1007,7 +1007,7 @@ class Builder:
 
     # ---- enterprises and demands
     def enterprises(self) -> list[dict]:
-        from corpora import read_industries
+        from xfd.corpora import read_industries
 
         industries = read_industries()
         section_of = {}
@@ -1023,7 +1023,7 @@ class Builder:
 
     def demands(self, ents: list[dict]) -> list[dict]:
         r = self.rng
-        from corpora import read_industries
+        from xfd.corpora import read_industries
 
         industries = read_industries()
         count: Counter[str] = Counter()

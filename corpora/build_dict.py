@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from corpora import read_disciplines, read_industries
+from xfd.corpora import read_disciplines, read_industries
 
 MIN_FREQ = 1000
 OUT = Path(__file__).resolve().parent / "jieba_dict.txt"

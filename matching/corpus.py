@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.types import Profile
+from xfd.matching.types import Profile
 
 #: Prior weight by document kind; unknown kinds get ``OTHER_WEIGHT``.
 KIND_WEIGHTS: dict[str, float] = {

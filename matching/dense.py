@@ -19,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from matching.encoders import Encoder
-from matching.text import is_english
+from xfd.matching.encoders import Encoder
+from xfd.matching.text import is_english
 
 
 class Background(NamedTuple):

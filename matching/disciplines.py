@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from matching.dense import DenseIndex
-from matching.encoders import Encoder
-from matching.lexical import LexicalIndex
+from xfd.matching.dense import DenseIndex
+from xfd.matching.encoders import Encoder
+from xfd.matching.lexical import LexicalIndex
 
 
 class DisciplineScore(NamedTuple):

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from matching.registry import choose
+from xfd.matching.registry import choose
 
 TokenizerFn = Callable[[str], list[str]]
 LEXICAL_METHODS = ("bm25", "tfidf")

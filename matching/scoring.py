@@ -21,13 +21,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from matching.aggregate import owner_layout, topk_mean
-from matching.corpus import DocTable, build_doc_table, doc_weights
-from matching.dense import DenseIndex
-from matching.disciplines import DisciplineInferer, DisciplineScore, DisciplineSpec, select
-from matching.encoders import Encoder
-from matching.lexical import LexicalIndex
-from matching.types import Demand, DemandMatches, Evidence, Match, Profile
+from xfd.matching.aggregate import owner_layout, topk_mean
+from xfd.matching.corpus import DocTable, build_doc_table, doc_weights
+from xfd.matching.dense import DenseIndex
+from xfd.matching.disciplines import DisciplineInferer, DisciplineScore, DisciplineSpec
+from xfd.matching.encoders import Encoder
+from xfd.matching.lexical import LexicalIndex
+from xfd.matching.types import Demand, DemandMatches, Evidence, Match, Profile
 
 
 class Fusion(NamedTuple):

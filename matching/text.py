@@ -137,7 +137,7 @@ class Tokenizer:
 
 def default_tokenizer() -> Tokenizer:
     """The project's tokenizer with the dictionary and stopwords in ``corpora/``."""
-    from corpora import corpus_path  # noqa: PLC0415
+    from xfd.corpora import corpus_path  # noqa: PLC0415
 
     dict_path = corpus_path("jieba_dict.txt")
     sw_path = corpus_path("stopwords.txt")

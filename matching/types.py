@@ -6,7 +6,7 @@ hashable and safe to share between threads.  Field meanings follow
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 ProfileKind = Literal["teacher", "student", "team"]

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from matching.encoders import Encoder, Role
+from xfd.matching.encoders import Encoder, Role
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (

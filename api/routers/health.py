@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import func, select
 
-from api.deps import EngineDep, SessionDep
-from api.schemas import Health
-from api.storage.models import ProfileRow
+from xfd.api.deps import EngineDep, SessionDep
+from xfd.api.schemas import Health
+from xfd.api.storage.models import ProfileRow
 
 router = APIRouter(tags=["health"])
 

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 from sqlalchemy import select
 
-from api.deps import AdminDep, SessionDep, field_error, not_found
-from api.schemas import KeyCreate, KeyCreated, KeyPublic
-from api.security import KeyError_, create_key
-from api.storage.models import ApiKey
+from xfd.api.deps import AdminDep, SessionDep, field_error, not_found
+from xfd.api.schemas import KeyCreate, KeyCreated, KeyPublic
+from xfd.api.security import KeyError_, create_key
+from xfd.api.storage.models import ApiKey
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

@@ -6,16 +6,17 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status, Body, File, Form, Path as PathParam, Query, UploadFile
+from fastapi import APIRouter, Body, File, Form, HTTPException, Query, UploadFile, status
+from fastapi import Path as PathParam
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error, not_found, record_error
-from api.records import profile_fields, profile_public, record_error_type, validate_profile
-from api.schemas import ProfileCreate, ProfilePublic, ProfilesUpserted
-from api.storage.models import ProfileRow
-from matching.types import Profile
+from xfd.api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error, not_found, record_error
+from xfd.api.records import profile_fields, profile_public, record_error_type, validate_profile
+from xfd.api.schemas import ProfileCreate, ProfilePublic, ProfilesUpserted
+from xfd.api.storage.models import ProfileRow
+from xfd.matching.types import Profile
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
@@ -91,7 +92,7 @@ def import_profiles(
     fmt = (format or Path(name).suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise field_error(["body", "format" if format else "file"], f"不支持的格式 unsupported format {fmt!r}; use one of {', '.join(FORMATS)}")
-    from matching.readers import read_profiles  # noqa: PLC0415
+    from xfd.matching.readers import read_profiles  # noqa: PLC0415
 
     record_error_cls = record_error_type()
     fd, tmp = tempfile.mkstemp(suffix=f".{fmt}", prefix="xfd-import-")
@@ -110,7 +111,7 @@ def import_profiles(
             raise field_error(loc, f"{where}: {field or ''}: {reason}") from None
         except (ValueError, UnicodeDecodeError, KeyError, OSError) as exc:
             raise field_error(["body", "file"], f"{name}: 无法读取 cannot read: {exc}") from None
-        except Exception as exc:  # noqa: BLE001  (openpyxl/zip errors on corrupt uploads)
+        except Exception as exc:
             if type(exc).__module__.startswith(("zipfile", "openpyxl", "csv", "json")):
                 raise field_error(["body", "file"], f"{name}: 无法读取 cannot read: {exc}") from None
             raise

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Path, status
 from sqlalchemy import select
 
-from api.deps import RunsDep, SessionDep, StaffDep, field_error, not_found
-from api.runs import check_solver, utcnow
-from matching.registry import UnknownNameError
-from api.schemas import RunAccepted, RunCreate, RunPublic, RunStarted
-from api.storage.models import AssignmentRun, DemandRow
+from xfd.api.deps import RunsDep, SessionDep, StaffDep, field_error, not_found
+from xfd.api.runs import check_solver, utcnow
+from xfd.api.schemas import RunAccepted, RunCreate, RunPublic, RunStarted
+from xfd.api.storage.models import AssignmentRun, DemandRow
+from xfd.matching.registry import UnknownNameError
 
 router = APIRouter(prefix="/v1/assignment-runs", tags=["assignment runs"])
 

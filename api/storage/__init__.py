@@ -1,5 +1,5 @@
 """Persistent storage: SQLAlchemy 2 models, engine/session set-up, migrations."""
-from api.storage.models import (
+from xfd.api.storage.models import (
     ApiKey,
     AssignmentRun,
     Base,

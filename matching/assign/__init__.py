@@ -10,15 +10,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matching.assign.check import Violation, check_plan
-from matching.assign.encode import Index, encode_problem
-from matching.assign.plan import (Member, Move, Plan, TeamPlan, Unassigned, decode_plan,
-                                  plan_to_json, write_plan_xlsx)
-from matching.assign.preflight import Preflight, preflight
-from matching.assign.problem import TeamProblem
-from matching.assign.solve import SOLVERS, SolveOptions, Solution
-from matching.assign.solve import solve as solve_problem
-from matching.types import Demand, Profile
+from xfd.matching.assign.check import Violation, check_plan
+from xfd.matching.assign.encode import Index, encode_problem
+from xfd.matching.assign.plan import Member, Move, Plan, TeamPlan, Unassigned, decode_plan, plan_to_json, write_plan_xlsx
+from xfd.matching.assign.preflight import Preflight, preflight
+from xfd.matching.assign.problem import TeamProblem
+from xfd.matching.assign.solve import SOLVERS, Solution, SolveOptions
+from xfd.matching.assign.solve import solve as solve_problem
+from xfd.matching.types import Demand, Profile
 
 __all__ = [
     "plan_teams", "encode_problem", "solve_problem", "decode_plan", "plan_to_json", "write_plan_xlsx",

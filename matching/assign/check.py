@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from matching.assign.problem import TeamProblem
+from xfd.matching.assign.problem import TeamProblem
 
 
 class Violation(NamedTuple):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.assign.problem import TeamProblem
-from matching.types import Demand, Profile
+from xfd.matching.assign.problem import TeamProblem
+from xfd.matching.types import Demand, Profile
 
 
 @dataclass(frozen=True)

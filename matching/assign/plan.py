@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from matching.assign.encode import Index
-from matching.assign.preflight import DisciplineBalance, Preflight, explain_unstaffed
-from matching.assign.problem import TeamProblem
-from matching.assign.solve import Solution
+from xfd.matching.assign.encode import Index
+from xfd.matching.assign.preflight import DisciplineBalance, Preflight, explain_unstaffed
+from xfd.matching.assign.problem import TeamProblem
+from xfd.matching.assign.solve import Solution
 
 DECIMALS = 6
 

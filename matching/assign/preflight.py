@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.assign.encode import Index
-from matching.assign.problem import TeamProblem
-from matching.assign.solve import eligible_mask, individually_feasible
+from xfd.matching.assign.encode import Index
+from xfd.matching.assign.problem import TeamProblem
+from xfd.matching.assign.solve import eligible_mask, individually_feasible
 
 
 @dataclass(frozen=True)

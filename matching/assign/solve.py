@@ -57,8 +57,8 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-from matching.assign.problem import TeamProblem
-from matching.registry import choose
+from xfd.matching.assign.problem import TeamProblem
+from xfd.matching.registry import choose
 
 FAIRNESS_MODES = ("sum", "maxmin")
 DEBUG = False

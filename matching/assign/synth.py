@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from matching.types import Demand, Profile
+from xfd.matching.types import Demand, Profile
 
 DISCIPLINES: tuple[str, ...] = (
     "机械工程", "计算机科学与技术", "控制科学与工程", "材料科学与工程", "化学工程与技术",

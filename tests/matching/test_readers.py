@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from matching.readers import (
+from xfd.matching.readers import (
     MAX_TEXT_CHARS,
     RecordError,
     Where,
@@ -22,8 +22,8 @@ from matching.readers import (
     validate_profile,
     validate_profiles,
 )
-from matching.types import Demand, DemandMatches, Document, Evidence, Match, Profile
-from matching.writers import to_jsonable, write_json_atomic, write_jsonl_atomic
+from xfd.matching.types import Demand, DemandMatches, Document, Evidence, Match, Profile
+from xfd.matching.writers import to_jsonable, write_json_atomic, write_jsonl_atomic
 
 # ----------------------------------------------------------------------------- fixtures
 
@@ -574,7 +574,7 @@ def test_pretty_printed_json_object_error_names_its_line(tmp_path):
 
 
 def test_list_and_document_caps():
-    from matching.readers import MAX_DOCUMENTS, MAX_LIST_ITEMS
+    from xfd.matching.readers import MAX_DOCUMENTS, MAX_LIST_ITEMS
 
     with pytest.raises(RecordError) as ei:
         validate_profile({"id": "T", "keywords": [f"k{i}" for i in range(MAX_LIST_ITEMS + 1)]})

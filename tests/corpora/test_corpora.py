@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import corpora
-from corpora import (
+from xfd import corpora
+from xfd.corpora import (
     DisciplineRow,
     corpus_path,
     demo_path,
@@ -261,6 +261,6 @@ def test_demo_is_solvable_except_the_hard_demands(demo: dict[str, list[dict]]) -
 
 
 def test_demo_output_is_what_the_script_builds(demo: dict[str, list[dict]]) -> None:
-    from corpora.build_demo import build
+    from xfd.corpora.build_demo import build
 
     assert build() == demo

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from api.cli import main
-from corpora import demo_path
+from xfd.api.cli import main
+from xfd.corpora import demo_path
 
 
 def test_plan_scores_equal_score_file_on_demo(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
+from xfd.api.app import create_app
+from xfd.api.settings import Settings
 
 
 def test_docs_page_and_assets_are_local(tmp_path) -> None:

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from api.engine import IndexUnavailable, MatchEngine
-from api.testing import FakeScorer
-from matching.types import Demand, Document, Profile
+from tests.fakes import FakeScorer
+from xfd.api.engine import IndexUnavailable, MatchEngine
+from xfd.matching.types import Demand, Document, Profile
 
 P1 = Profile(id="T1", keywords=("机器视觉",), documents=(Document(text="机器视觉缺陷检测", title="视觉检测"),))
 P2 = Profile(id="T2", keywords=("冷链",), documents=(Document(text="果蔬冷链保鲜", title="冷链"),))
@@ -121,10 +121,10 @@ def test_failed_fit_without_previous_index_raises():
 def test_failed_fit_is_503_and_failed_run(tmp_path):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.security import create_key
-    from api.settings import Settings
-    from api.testing import greedy_planner
+    from tests.fakes import greedy_planner
+    from xfd.api.app import create_app
+    from xfd.api.security import create_key
+    from xfd.api.settings import Settings
 
     GatedScorer.fail = True
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", model="fake"),

@@ -8,11 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from matching.assign import (TeamProblem, check_plan, encode_problem, plan_teams, plan_to_json,
-                             write_plan_xlsx)
-from matching.assign.solve import SolveOptions, solve
-from matching.registry import UnknownNameError
-from matching.types import Demand, Profile
+from xfd.matching.assign import TeamProblem, check_plan, encode_problem, plan_teams, plan_to_json, write_plan_xlsx
+from xfd.matching.assign.solve import SolveOptions, solve
+from xfd.matching.registry import UnknownNameError
+from xfd.matching.types import Demand, Profile
 
 EXACT = SolveOptions(grade_bonus=0.0, tie_break=0.0)
 
@@ -418,7 +417,7 @@ def test_grade_mix_preferred_when_free():
 @pytest.mark.parametrize("n", [40, 120])
 def test_pruned_columns_match_full_ilp(n):
     """Default (pruned, column-generated) vs the MILP over every eligible pair."""
-    from matching.assign.synth import make_batch
+    from xfd.matching.assign.synth import make_batch
 
     b = make_batch(n, seed=n)
     pb, _ = encode_problem(b.profiles, b.demands, b.scores, b.required)
@@ -433,7 +432,7 @@ def test_pruned_columns_match_full_ilp(n):
 
 
 def test_time_limit_still_returns_a_valid_plan():
-    from matching.assign.synth import make_batch
+    from xfd.matching.assign.synth import make_batch
 
     b = make_batch(150, seed=5)
     plan = plan_teams(b.profiles, b.demands, b.scores, b.required, time_limit=0.01)

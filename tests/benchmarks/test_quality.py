@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.datasets import csl_routing, expertise_gold
 from benchmarks.quality import expertise_metric, routing_metrics, variants
-from models.pipeline import make_scorer
+from xfd.models.pipeline import make_scorer
 
 
 def test_lexical_routing_and_expertise(shared_data) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matching.disciplines import DisciplineInferer, DisciplineSpec, select
-from matching.encoders import HashingEncoder
-from matching.scoring import MatchScorer
-from matching.text import Tokenizer
-from matching.types import Demand, Document, Profile
+from xfd.matching.disciplines import DisciplineInferer, DisciplineSpec, select
+from xfd.matching.encoders import HashingEncoder
+from xfd.matching.scoring import MatchScorer
+from xfd.matching.text import Tokenizer
+from xfd.matching.types import Demand, Document, Profile
 
 PROFILES = [
     Profile(id="T1", disciplines=("机械工程",), keywords=("机器视觉", "缺陷检测"),

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from matching.types import Demand, DemandMatches, Evidence, Match, Profile
+from xfd.matching.types import Demand, DemandMatches, Evidence, Match, Profile
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+|[\u4e00-\u9fff]")
 

@@ -1,7 +1,7 @@
 """The HTTP service: every route and role, isolation, idempotency, limits.
 
 Uses a temp SQLite file, the fake scorer and greedy planner of
-``api.testing`` (no neural model).
+``tests.fakes`` (no neural model).
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.security import create_key
-from api.settings import Settings
-from api.testing import FakeScorer, greedy_planner
+from tests.fakes import FakeScorer, greedy_planner
+from xfd.api.app import create_app
+from xfd.api.security import create_key
+from xfd.api.settings import Settings
 
 PROFILES = [
     {"id": "T001", "name": "张伟", "kind": "teacher", "college": "机械工程学院", "title": "副教授",
@@ -447,7 +447,7 @@ def test_unknown_run_is_404(client, keys):
 
 
 def test_run_interrupted_by_restart_is_failed(db, app, client, keys):
-    from api.storage.models import AssignmentRun
+    from xfd.api.storage.models import AssignmentRun
 
     with app.state.sessions() as s:
         s.add(AssignmentRun(id="stale", status="running", progress=0.3, params={}))
@@ -514,7 +514,7 @@ def test_non_ascii_ids_and_nul_bytes(client, keys):
 
 
 def test_unknown_solver_is_422_listing_valid_ones(loaded, client):
-    pytest.importorskip("matching.assign")
+    pytest.importorskip("xfd.matching.assign")
     r = client.post("/v1/assignment-runs", json={"solver": "magic"}, headers=loaded["office"])
     assert r.status_code == 422 and "solver" in r.text and "exact" in r.text
     r = client.post("/v1/demands/DA1/team-proposal", json={"solver": "magic"}, headers=loaded["office"])
@@ -529,8 +529,8 @@ def test_deeply_nested_json_is_4xx(client, keys):
 
 # -- with the real scoring core and solver ---------------------------------------------------
 def _real_app(db: Path, model: str):
-    pipeline = pytest.importorskip("models.pipeline")
-    pytest.importorskip("matching.assign")
+    pipeline = pytest.importorskip("xfd.models.pipeline")
+    pytest.importorskip("xfd.matching.assign")
     return create_app(make_settings(db, model=model), scorer_factory=lambda: pipeline.make_scorer(model))
 
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from matching.encoders import Encoder, HashingEncoder
-from models.cache import CachedEncoder, CacheKey, EmbeddingCache, text_sha256
+from xfd.matching.encoders import Encoder, HashingEncoder
+from xfd.models.cache import CachedEncoder, CacheKey, EmbeddingCache, text_sha256
 
 
 class CountingEncoder:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matching.assign import check_plan, encode_problem
-from matching.assign.solve import SolveOptions, _topk_cols, solve
-
-from tests.test_assign import PRUNED_OPTS, brute_force, random_problem, solution_key
+from tests.matching.assign.test_solve import PRUNED_OPTS, brute_force, random_problem, solution_key
+from xfd.matching.assign import check_plan, encode_problem
+from xfd.matching.assign.solve import SolveOptions, _topk_cols, solve
 
 
 @pytest.mark.parametrize("P", [5, 100, 640, 1000, 3001])
@@ -44,7 +43,7 @@ def test_warm_lp_reaches_brute_force_optimum_over_many_rounds():
 
 @pytest.mark.parametrize("fairness", ["sum", "maxmin"])
 def test_warm_and_cold_lp_agree_on_a_medium_batch(fairness):
-    from matching.assign.synth import make_batch
+    from xfd.matching.assign.synth import make_batch
 
     b = make_batch(100, seed=11)
     pb, _ = encode_problem(b.profiles, b.demands, b.scores, b.required)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _load(name: str):
@@ -29,10 +29,10 @@ util = sys.modules["_bench_util"]
 @pytest.fixture()
 def fake_scorer(tmp_path):
     """A MatchScorer with the tests' hashing encoder behind the real embedding cache."""
-    from matching.encoders import HashingEncoder
-    from matching.scoring import MatchScorer
-    from matching.text import default_tokenizer
-    from models.cache import CachedEncoder, EmbeddingCache
+    from xfd.matching.encoders import HashingEncoder
+    from xfd.matching.scoring import MatchScorer
+    from xfd.matching.text import default_tokenizer
+    from xfd.models.cache import CachedEncoder, EmbeddingCache
 
     enc = CachedEncoder(HashingEncoder(32), EmbeddingCache(tmp_path / "base.sqlite"))
     return MatchScorer(default_tokenizer(), encoder=enc)
@@ -55,8 +55,8 @@ def test_table_and_json_writer(tmp_path: Path) -> None:
 
 
 def test_prefilled_cache_means_nothing_is_encoded(tmp_path: Path) -> None:
-    from matching.encoders import HashingEncoder
-    from models.cache import CachedEncoder, EmbeddingCache
+    from xfd.matching.encoders import HashingEncoder
+    from xfd.models.cache import CachedEncoder, EmbeddingCache
 
     texts = ["机器视觉", "缺陷检测", "deep learning"]
     base = HashingEncoder(16).encode(texts[:2])
@@ -120,7 +120,7 @@ def test_assign_only_run_writes_json(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 @pytest.mark.parametrize("texts", ["assign_bench", "keywords"])
 def test_assign_instances_are_valid_inputs(tmp_path: Path, texts: str) -> None:
-    from matching.readers import read_demands, read_profiles
+    from xfd.matching.readers import read_demands, read_profiles
 
     pp, dp = util.write_assign_instance(10, tmp_path, seed=1, texts=texts)
     profiles, demands = read_profiles(pp), read_demands(dp)

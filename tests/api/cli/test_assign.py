@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from api.cli import main
+from xfd.api.cli import main
 
 PROFILES = [
     {"id": "T1", "kind": "teacher", "disciplines": ["机械工程"], "keywords": ["机器视觉"], "capacity": 1},
@@ -34,7 +34,7 @@ class FakeResult:
 
 @pytest.fixture()
 def inputs(tmp_path, monkeypatch):
-    import api.cli_score as cs
+    import xfd.api.cli_score as cs
 
     def fake(profiles, demands, model=None):
         assert [p.id for p in profiles] == [p["id"] for p in PROFILES]

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from matching.lexical import LexicalIndex
-from matching.registry import UnknownNameError
-from matching.text import Tokenizer, cjk_ratio, default_tokenizer, is_english, normalize
+from xfd.matching.lexical import LexicalIndex
+from xfd.matching.registry import UnknownNameError
+from xfd.matching.text import Tokenizer, cjk_ratio, default_tokenizer, is_english, normalize
 
 
 def test_normalize_folds_full_width_and_case() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main
+from xfd.api.cli import main
 
 PROFILES = [
     {"id": "T1", "name": "张伟", "kind": "teacher", "disciplines": ["机械工程"], "keywords": ["机器视觉", "缺陷检测"],
@@ -69,9 +69,9 @@ def test_broken_profiles_fail_with_one_line_and_no_output(tmp_path: Path, conten
     d = _write(tmp_path / "d.jsonl", DEMANDS)
     out = tmp_path / "s.jsonl"
     r = subprocess.run(
-        [sys.executable, "-m", "api.cli", "score", "--profiles", str(p), "--demands", str(d), "--out", str(out),
+        [sys.executable, "-m", "xfd.api.cli", "score", "--profiles", str(p), "--demands", str(d), "--out", str(out),
          "--model", "lexical"],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[3],
     )
     assert r.returncode != 0
     err = r.stderr.strip().splitlines()

@@ -15,18 +15,18 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.cli import CliError, _Parser
-from api.security import create_key, hash_key
-from api.storage.db import make_engine, make_session_factory, upgrade_to_head
-from api.storage.models import ApiKey
+from xfd.api.cli import CliError, _Parser
+from xfd.api.security import create_key, hash_key
+from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
+from xfd.api.storage.models import ApiKey
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SERVER_SCRIPT = """
 import sys, uvicorn
-from api.app import create_app
-from api.settings import Settings
-from api.testing import FakeScorer, greedy_planner
+from xfd.api.app import create_app
+from xfd.api.settings import Settings
+from tests.fakes import FakeScorer, greedy_planner
 app = create_app(Settings(database_url=sys.argv[1]), scorer_factory=FakeScorer, planner=greedy_planner)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
@@ -34,7 +34,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 
 def run_cli(argv: list[str]) -> int:
     """Run a service subcommand through the real parser pieces (no cli_score/cli_assign needed)."""
-    from api import cli_service
+    from xfd.api import cli_service
 
     parser = _Parser(prog="xfd")
     cli_service.register(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
@@ -67,7 +67,7 @@ def test_migrations_match_the_models(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from api.storage.models import Base
+    from xfd.api.storage.models import Base
 
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade_to_head(engine)
@@ -160,7 +160,7 @@ def _start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
 def _server_commands(kind: str, url: str, port: int) -> list[str]:
     if kind == "script":
         return [sys.executable, "-c", SERVER_SCRIPT, url, str(port)]
-    return [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--model", "lexical"]
+    return [sys.executable, "-m", "xfd.api.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--model", "lexical"]
 
 
 def _migrated_db_with_keys(path) -> tuple[str, str, str]:
@@ -246,7 +246,7 @@ def test_migration_renders_for_postgresql():
 
     from alembic import command
 
-    from api.storage.db import alembic_config
+    from xfd.api.storage.db import alembic_config
 
     cfg = alembic_config("postgresql://user:pw@localhost/xfd")
     cfg.output_buffer = io.StringIO()

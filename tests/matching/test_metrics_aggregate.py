@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from matching.aggregate import topk_mean
-from matching.metrics import expertise_loss, ndcg_at_k
+from xfd.matching.aggregate import topk_mean
+from xfd.matching.metrics import expertise_loss, ndcg_at_k
 
 
 def test_ndcg_hand_worked() -> None:

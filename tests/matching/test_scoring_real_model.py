@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main
+from xfd.api.cli import main
 
 pytestmark = pytest.mark.slow
 

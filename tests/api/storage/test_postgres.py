@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.security import create_key
-from api.settings import Settings
-from api.testing import FakeScorer
+from tests.fakes import FakeScorer
+from xfd.api.app import create_app
+from xfd.api.security import create_key
+from xfd.api.settings import Settings
 
 URL = os.environ.get("XFD_TEST_POSTGRES_URL", "")
 pytestmark = pytest.mark.skipif(not URL, reason="XFD_TEST_POSTGRES_URL not set (no PostgreSQL server)")
