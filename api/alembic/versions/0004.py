@@ -1,0 +1,22 @@
+"""demand lifecycle, semesters, standing teams, activities, outcomes, ratings
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-01
+
+Owned by: lifecycle work (a stub until filled in; the chain 0001 -> 0002 -> 0003 -> 0004 -> 0005 is fixed).
+"""
+from collections.abc import Sequence
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
