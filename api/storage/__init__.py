@@ -1,4 +1,5 @@
 """Persistent storage: SQLAlchemy 2 models, engine/session set-up, migrations."""
+from xfd.api.storage.accounts import LoginFailure, User, WebSecret, WebSession
 from xfd.api.storage.models import (
     ApiKey,
     AssignmentRun,
@@ -18,5 +19,9 @@ __all__ = [
     "Enterprise",
     "Feedback",
     "IdempotencyRecord",
+    "LoginFailure",
     "ProfileRow",
+    "User",
+    "WebSecret",
+    "WebSession",
 ]
