@@ -29,6 +29,10 @@ class Principal:
     key_id: int
     role: str
     enterprise_id: str | None
+    #: a person logged in through the web UI (``xfd.api.accounts``): their ``users.id``; ``key_id`` is then 0
+    user_id: int | None = None
+    #: a teacher's own profile id (teacher accounts)
+    profile_id: str | None = None
 
     @property
     def is_staff(self) -> bool:
