@@ -3,8 +3,10 @@
 ``MatchEngine`` loads the model once (``start``: ``models.pipeline.make_scorer``)
 and keeps a *fitted copy* of it for the current profile set.  After a profile
 write the route calls ``invalidate``; a background thread then fits a fresh
-shallow copy (sharing the loaded encoder and its content-hash vector cache, so
-only new or changed documents are embedded) and swaps it in atomically.
+unfitted copy, ``sklearn.base.clone`` of the loaded scorer (sharing the loaded
+tokenizer, encoder and its content-hash vector cache, which clone shares rather
+than copies, so only new or changed documents are embedded) and swaps it in
+atomically.
 
 A recommendation only embeds its own demand.  If the index is stale it waits
 up to ``stale_wait`` seconds for the refit, then answers from the previous
@@ -13,7 +15,6 @@ holding profiles it waits for the new one.  Batch runs always wait for the fresh
 """
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
+from sklearn.base import clone
 
 from xfd.matching.types import Demand, DemandMatches, Profile
 
@@ -29,7 +31,10 @@ log = logging.getLogger("xfd.engine")
 
 
 class Scorer(Protocol):
-    """What the service needs of ``models.pipeline.MatchScorer``."""
+    """What the service needs of ``models.pipeline.MatchScorer``: a
+    scikit-learn estimator (``get_params``, so ``sklearn.base.clone`` works)."""
+
+    def get_params(self, deep: bool = True) -> dict: ...
 
     def fit(self, profiles: Sequence[Profile]) -> "Scorer": ...
 
@@ -138,7 +143,7 @@ class MatchEngine:
                     return
             try:
                 profiles = self._load_profiles()
-                fitted = copy.copy(self._base).fit(profiles) if profiles else None
+                fitted = clone(self._base).fit(profiles) if profiles else None
             except Exception as exc:
                 with self._cond:
                     self.last_error = f"{type(exc).__name__}: {exc}"
@@ -199,7 +204,7 @@ class MatchEngine:
         """``(profiles, scores (n_demands, n_profiles), required disciplines per demand)`` on the fresh index."""
         scorer, profiles = self._current(stale_ok=False)
         if scorer is None or not demands:
-            return list(profiles), np.zeros((len(demands), len(profiles)), dtype=np.float64), [tuple(d.disciplines) for d in demands]
+            return list(profiles), np.zeros((len(demands), len(profiles)), dtype=np.float64), [tuple(d.disciplines or ()) for d in demands]
         with self._query_lock:
             scores = np.asarray(scorer.score(list(demands)), dtype=np.float64)
             required = [tuple(r) for r in scorer.required_disciplines(list(demands))]

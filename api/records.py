@@ -95,9 +95,12 @@ def demand_fields(d: Demand) -> dict[str, Any]:
         "description": d.description,
         "county": d.county,
         "industry": d.industry,
-        "disciplines": _strs(d.disciplines),
+        "disciplines": None if d.disciplines is None else _strs(d.disciplines),
         "team_size_min": int(lo),
         "team_size_max": int(hi),
+        "students_min": int(d.students[0]),
+        "students_max": int(d.students[1]),
+        "distinct_grades": int(d.distinct_grades),
         "current_team": _strs(d.current_team),
     }
 
@@ -112,9 +115,11 @@ def demand_from_row(row: DemandRow) -> Demand:
         enterprise=row.enterprise_id,
         county=row.county,
         industry=row.industry,
-        disciplines=tuple(row.disciplines or ()),
+        disciplines=None if row.disciplines is None else tuple(row.disciplines),
         team_size=(row.team_size_min, row.team_size_max),
         current_team=tuple(row.assigned_team or row.current_team or ()),
+        students=(row.students_min, row.students_max),
+        distinct_grades=row.distinct_grades,
     )
 
 
@@ -126,8 +131,10 @@ def demand_public(row: DemandRow) -> dict[str, Any]:
         "industry": row.industry,
         "title": row.title,
         "description": row.description,
-        "disciplines": list(row.disciplines or ()),
+        "disciplines": None if row.disciplines is None else list(row.disciplines),
         "team_size": [row.team_size_min, row.team_size_max],
+        "students": [row.students_min, row.students_max],
+        "distinct_grades": row.distinct_grades,
         "current_team": list(row.current_team or ()),
         "status": row.status,
         "assigned_team": list(row.assigned_team or ()),

@@ -129,8 +129,10 @@ class DemandCreate(_In):
     industry: ShortText = ""
     title: ShortText = ""
     description: Annotated[str, Field(max_length=100_000)] = ""
-    disciplines: Annotated[list[Term], Field(max_length=50)] = []
+    disciplines: Annotated[list[Term], Field(max_length=50)] | None = None  # None: infer; []: none required
     team_size: tuple[TeamSizeBound, TeamSizeBound] | None = None  # [min, max]
+    students: tuple[Annotated[int, Field(ge=0, le=50)], Annotated[int, Field(ge=0, le=50)]] | None = None
+    distinct_grades: Annotated[int, Field(ge=1, le=4)] | None = None
     current_team: Annotated[list[Id], Field(max_length=100)] = []
 
 
@@ -150,8 +152,10 @@ class DemandPublic(BaseModel):
     industry: str
     title: str
     description: str
-    disciplines: list[str]
+    disciplines: list[str] | None
     team_size: tuple[int, int]
+    students: tuple[int, int]
+    distinct_grades: int
     current_team: list[str]
     status: DemandStatus
     assigned_team: list[str]

@@ -39,7 +39,16 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .types import DEFAULT_CAPACITY, DEFAULT_TEAM_SIZE, PROFILE_KINDS, Demand, Document, Profile
+from .types import (
+    DEFAULT_CAPACITY,
+    DEFAULT_DISTINCT_GRADES,
+    DEFAULT_STUDENTS,
+    DEFAULT_TEAM_SIZE,
+    PROFILE_KINDS,
+    Demand,
+    Document,
+    Profile,
+)
 
 __all__ = [
     "RecordError",
@@ -393,11 +402,13 @@ def validate_profile(obj: Any, where: Where | str | None = None) -> Profile:
     )
 
 
-def _team_size(value: Any, where: Where) -> tuple[int, int]:
-    what = (f"应为两个整数 must be two integers [min, max] with 1 <= min <= max <= {MAX_TEAM_SIZE}, "
+def _bounds(value: Any, where: Where, field: str, floor: int, default: tuple[int, int]) -> tuple[int, int]:
+    """Inclusive ``[min, max]`` bounds: a list, ``"3;5"``/``"3-5"``/``"3~5"``, or one number
+    (an exact count); ``floor <= min <= max <= MAX_TEAM_SIZE``."""
+    what = (f"应为两个整数 must be two integers [min, max] with {floor} <= min <= max <= {MAX_TEAM_SIZE}, "
             f"got {_show(value)}")
     if _is_blank(value):
-        return DEFAULT_TEAM_SIZE
+        return default
     if isinstance(value, str):
         parts: list[Any] = _RANGE_SPLIT_RE.split(value.strip())
     elif isinstance(value, list):
@@ -405,18 +416,43 @@ def _team_size(value: Any, where: Where) -> tuple[int, int]:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         parts = [value]  # one number: an exact size
     else:
-        raise where.error("team_size", what)
+        raise where.error(field, what)
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2:
-        raise where.error("team_size", what)
+        raise where.error(field, what)
     try:
-        lo, hi = (_int(x, where, "team_size", what) for x in parts)
+        lo, hi = (_int(x, where, field, what) for x in parts)
     except RecordError:
-        raise where.error("team_size", what) from None
-    if not 1 <= lo <= hi <= MAX_TEAM_SIZE:
-        raise where.error("team_size", what)
+        raise where.error(field, what) from None
+    if not floor <= lo <= hi <= MAX_TEAM_SIZE:
+        raise where.error(field, what)
     return (lo, hi)
+
+
+def _team_size(value: Any, where: Where) -> tuple[int, int]:
+    return _bounds(value, where, "team_size", 1, DEFAULT_TEAM_SIZE)
+
+
+def _students(value: Any, team_size: tuple[int, int], where: Where) -> tuple[int, int]:
+    """``students`` bounds; absent -> ``DEFAULT_STUDENTS`` capped at the team's maximum size."""
+    if _is_blank(value):
+        return (min(DEFAULT_STUDENTS[0], team_size[1]), min(DEFAULT_STUDENTS[1], team_size[1]))
+    lo, hi = _bounds(value, where, "students", 0, DEFAULT_STUDENTS)
+    if hi > team_size[1]:
+        raise where.error("students", f"学生人数上限 {hi} 超过团队人数上限 {team_size[1]} "
+                                      f"students max {hi} exceeds team_size max {team_size[1]}")
+    return (lo, hi)
+
+
+def _distinct_grades(value: Any, where: Where) -> int:
+    if _is_blank(value):
+        return DEFAULT_DISTINCT_GRADES
+    what = "应为 1–4 的整数 must be an integer 1..4"
+    n = _int(value, where, "distinct_grades", what)
+    if not 1 <= n <= 4:
+        raise where.error("distinct_grades", f"{what}, got {_show(value)}")
+    return n
 
 
 def validate_demand(obj: Any, where: Where | str | None = None) -> Demand:
@@ -432,6 +468,7 @@ def validate_demand(obj: Any, where: Where | str | None = None) -> Demand:
     description = _text(obj, "description", where, limit=MAX_TEXT_CHARS)
     if not title and not description:
         raise where.error(None, "缺少 title 或 description no text to match on: needs title or description")
+    team_size = _team_size(obj.get("team_size"), where)
     return Demand(
         id=did,
         title=title,
@@ -439,9 +476,11 @@ def validate_demand(obj: Any, where: Where | str | None = None) -> Demand:
         enterprise=_text(obj, "enterprise", where),
         county=_text(obj, "county", where),
         industry=_text(obj, "industry", where),
-        disciplines=_str_list(obj, "disciplines", where),
-        team_size=_team_size(obj.get("team_size"), where),
+        disciplines=None if _is_blank(obj.get("disciplines")) else _str_list(obj, "disciplines", where),
+        team_size=team_size,
         current_team=_str_list(obj, "current_team", where),
+        students=_students(obj.get("students"), team_size, where),
+        distinct_grades=_distinct_grades(obj.get("distinct_grades"), where),
     )
 
 
@@ -615,7 +654,7 @@ def _cell_text(value: Any) -> str | None:
     return s or None
 
 
-_JSONISH_COLUMNS = {"documents", "team_size", "keywords", "disciplines", "skills", "conflicts",
+_JSONISH_COLUMNS = {"documents", "team_size", "students", "keywords", "disciplines", "skills", "conflicts",
                     "members", "current_team"}
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from xfd.matching.aggregate import owner_layout, topk_mean
 from xfd.matching.corpus import DocTable, build_doc_table, doc_weights
@@ -81,12 +82,17 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
-class MatchScorer:
-    """Hybrid lexical + dense scorer following the scikit-learn contract.
+class MatchScorer(BaseEstimator):
+    """Hybrid lexical (TF-IDF) + dense scorer, a scikit-learn estimator.
 
-    ``k``: documents averaged per profile (top-k mean); ``fusion``: weights
-    (``None`` picks the default for the configuration); ``lexical``: "bm25"
-    or "tfidf"; ``now_year``: reference year for recency (None = this year).
+    ``__init__`` stores settings only; ``fit(profiles)`` learns the index and
+    returns ``self``; learned state ends in ``_``; ``sklearn.base.clone``
+    gives an unfitted copy sharing the tokenizer and encoders.
+    ``k``: documents averaged per profile (top-k mean); ``lexical_k``: the
+    same for lexical similarities; ``fusion``: weights (``None`` picks the
+    default for the configuration); ``now_year``: reference year for recency
+    (None = this year); ``evidence_docs`` / ``evidence_terms``: documents per
+    match and terms per document shown as evidence.
     """
 
     def __init__(
@@ -94,7 +100,6 @@ class MatchScorer:
         tokenizer: Callable[[str], list[str]],
         encoder: Encoder | None = None,
         english_encoder: Encoder | None = None,
-        lexical: str = "tfidf",
         k: int = 3,
         lexical_k: int = 1,
         fusion: Fusion | None = None,
@@ -107,7 +112,6 @@ class MatchScorer:
         self.tokenizer = tokenizer
         self.encoder = encoder
         self.english_encoder = english_encoder
-        self.lexical = lexical
         self.k = k
         self.lexical_k = lexical_k
         self.fusion = fusion
@@ -118,14 +122,14 @@ class MatchScorer:
         self.batch = batch
 
     # -- fitting -----------------------------------------------------------
-    def fit(self, profiles: Sequence[Profile]) -> "MatchScorer":
+    def fit(self, profiles: Sequence[Profile]) -> MatchScorer:
         """Index the profiles' documents (lexical statistics, document vectors)."""
         self.profiles_ = list(profiles)
         self.table_: DocTable = build_doc_table(self.profiles_)
         year = self.now_year or _dt.date.today().year
         self.doc_weights_ = doc_weights(self.table_, year)
         texts = list(self.table_.texts)
-        self.lexical_ = LexicalIndex(self.tokenizer, method=self.lexical).fit(texts)
+        self.lexical_ = LexicalIndex(self.tokenizer).fit(texts)
         self.dense_ = (
             DenseIndex(self.encoder, self.english_encoder).fit(
                 texts, self.table_.owner, self.table_.n_profiles, self.doc_weights_
@@ -231,8 +235,8 @@ class MatchScorer:
         """Each demand's required disciplines: its own list, else inferred
         (the best proposal plus any within ``relative`` of it, at most
         ``max_disciplines`` and never more than the team's minimum size)."""
-        need = [i for i, d in enumerate(demands) if not d.disciplines]
-        out: list[tuple[str, ...]] = [tuple(d.disciplines) for d in demands]
+        need = [i for i, d in enumerate(demands) if d.disciplines is None]  # () = none required
+        out: list[tuple[str, ...]] = [tuple(d.disciplines or ()) for d in demands]
         if not need:
             return out
         sub = [demands[i] for i in need]

@@ -13,6 +13,8 @@ ProfileKind = Literal["teacher", "student", "team"]
 PROFILE_KINDS: tuple[str, ...] = ("teacher", "student", "team")
 DEFAULT_CAPACITY: dict[str, int] = {"teacher": 2, "student": 1, "team": 1}
 DEFAULT_TEAM_SIZE: tuple[int, int] = (3, 5)
+DEFAULT_STUDENTS: tuple[int, int] = (1, 3)
+DEFAULT_DISTINCT_GRADES: int = 1
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,11 @@ class Demand:
     """An enterprise's technical problem.
 
     ``team_size`` is an inclusive (min, max) bound on members;
-    ``disciplines`` empty means "infer them"; ``current_team`` holds last
+    ``students`` an inclusive (min, max) bound on how many of them are
+    students (``(0, 0)``: teachers only); ``distinct_grades`` (1..4): the
+    team's students come from at least min(distinct_grades, number of its
+    students) different grades.  ``disciplines`` None means "infer them",
+    ``()`` means "no discipline required"; ``current_team`` holds last
     semester's member ids.
     """
 
@@ -82,9 +88,11 @@ class Demand:
     enterprise: str = ""
     county: str = ""
     industry: str = ""
-    disciplines: tuple[str, ...] = ()
+    disciplines: tuple[str, ...] | None = None
     team_size: tuple[int, int] = DEFAULT_TEAM_SIZE
     current_team: tuple[str, ...] = ()
+    students: tuple[int, int] = DEFAULT_STUDENTS
+    distinct_grades: int = DEFAULT_DISTINCT_GRADES
 
     @property
     def text(self) -> str:

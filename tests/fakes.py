@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from xfd.matching.types import Demand, DemandMatches, Evidence, Match, Profile
 
@@ -22,8 +23,10 @@ def _bigrams(text: str) -> set[str]:
     return {a + b for a, b in zip(toks, toks[1:])} | {t for t in toks if len(t) > 1}
 
 
-class FakeScorer:
-    """Scores = share of the demand's character bigrams found in a profile's texts."""
+class FakeScorer(BaseEstimator):
+    """Scores = share of the demand's character bigrams found in a profile's texts.
+
+    An estimator like the real scorer: the service fits ``sklearn.base.clone`` copies."""
 
     def __init__(self) -> None:
         self.fit_calls = 0
@@ -63,7 +66,7 @@ class FakeScorer:
         return result
 
     def required_disciplines(self, demands: Sequence[Demand]) -> list[tuple[str, ...]]:
-        return [tuple(d.disciplines) for d in demands]
+        return [tuple(d.disciplines or ()) for d in demands]
 
 
 def greedy_planner(profiles: Sequence[Profile], demands: Sequence[Demand], scores: np.ndarray,
