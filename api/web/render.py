@@ -1,0 +1,143 @@
+"""Rendering pages: the Jinja2 environment, small filters and the route class
+that turns every failure of a page into an HTML page (never JSON, never a 500
+with a traceback).
+
+``PageRoute`` maps: no session -> 303 to ``/login?next=…``; ``PageError`` ->
+its status; the data layer's ``NotFound``/``Forbidden``/``Conflict``/
+``FieldInvalid`` -> 404/403/409/422; a malformed query or form -> 422.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from xfd.api.errors import Conflict, DomainError, FieldInvalid, Forbidden, NotFound
+from xfd.api.web.auth import CSRF_FIELD, LoginRequired, PageError, Viewer
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+STATIC_DIR = HERE / "static"
+
+#: Chinese labels of demand statuses (display only; the lifecycle module owns the transitions)
+STATUS_LABELS = {
+    "submitted": "待审核", "accepted": "已受理", "returned": "已退回", "teamed": "已组队",
+    "in_service": "服务中", "solved": "已解决", "unsolved": "未解决", "withdrawn": "已撤回",
+    "open": "待处理", "assigned": "已组队", "closed": "已关闭",
+}
+RUN_LABELS = {"running": "运行中", "done": "已完成", "failed": "失败"}
+KIND_LABELS = {"teacher": "教师", "student": "学生", "team": "团队"}
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", status or "")
+
+
+def highlight(text: str, terms: Iterable[str]) -> Markup:
+    """``text`` HTML-escaped with every occurrence of ``terms`` wrapped in ``<mark>``."""
+    words = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
+    if not words:
+        return escape(text)
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out.append(escape(text[last:m.start()]))
+        out.append(Markup("<mark>") + escape(m.group(0)) + Markup("</mark>"))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+def when(value: dt.datetime | str | None) -> str:
+    """``2026-12-01 20:55`` in UTC, or an empty string (ISO strings are parsed)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def url_with(request: Request, **changes: Any) -> str:
+    """This page's URL with some query parameters replaced (None drops one)."""
+    params = dict(request.query_params)
+    for k, v in changes.items():
+        if v is None:
+            params.pop(k, None)
+        else:
+            params[k] = str(v)
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+TEMPLATES.env.filters["status"] = status_label
+TEMPLATES.env.filters["highlight"] = highlight
+TEMPLATES.env.filters["when"] = when
+TEMPLATES.env.filters["urlq"] = lambda s: quote(str(s), safe="")
+TEMPLATES.env.globals.update(RUN_LABELS=RUN_LABELS, KIND_LABELS=KIND_LABELS, CSRF_FIELD=CSRF_FIELD, url_with=url_with)
+
+
+def page(request: Request, template: str, viewer: Viewer | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``template`` with the viewer (for the menu and CSRF fields) and ``context``."""
+    response = TEMPLATES.TemplateResponse(request, template, {"viewer": viewer, **context}, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(request: Request, status: int, message: str, title: str = "") -> HTMLResponse:
+    titles = {403: "无权限 Forbidden", 404: "页面不存在 Not found", 409: "操作冲突 Conflict",
+              422: "输入有误 Invalid input", 429: "请稍后再试 Too many attempts"}
+    return page(request, "error.html", None, status_code=status, title=title or titles.get(status, f"错误 {status}"),
+                message=message, status=status)
+
+
+def _domain_status(exc: DomainError) -> int:
+    for cls, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (FieldInvalid, 422)):
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in e.get("loc", ())[1:]) or "?"
+        parts.append(f"{loc}: {e.get('msg', '')}")
+    return "输入有误 invalid input — " + "; ".join(parts)
+
+
+class PageRoute(APIRoute):
+    """An APIRoute whose failures are HTML pages (see the module docstring)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            except PageError as exc:
+                return error_page(request, exc.status, exc.message, exc.title)
+            except DomainError as exc:
+                return error_page(request, _domain_status(exc), str(exc))
+            except RequestValidationError as exc:
+                return error_page(request, 422, _validation_message(exc))
+            except HTTPException as exc:
+                return error_page(request, exc.status_code, str(exc.detail))
+
+        return run

@@ -1,0 +1,154 @@
+"""What the pages ask of the data layer about one demand: its allowed next
+statuses, history, team, recommendations and team proposals.
+
+Thin glue over ``xfd.api.crud``, ``xfd.matching.lifecycle`` and the warm
+``MatchEngine``; the pages never decide access or transitions themselves.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy.orm import Session
+
+from xfd.api import crud
+from xfd.api.engine import IndexUnavailable, MatchEngine
+from xfd.api.records import demand_from_row
+from xfd.api.security import Principal
+from xfd.api.storage.models import DemandRow, ProfileRow
+from xfd.matching import lifecycle
+from xfd.matching.types import Demand
+
+DONE_MESSAGES = {
+    "accepted": "已受理该需求，可以为它组队。 Accepted; it can now be teamed.",
+    "returned": "已退回该需求，企业会看到退回原因。 Returned; the enterprise sees the reason.",
+    "withdrawn": "需求已撤回。 The demand was withdrawn.",
+    "closed": "需求已关闭。 The demand was closed.",
+    "open": "需求已重新打开。 The demand was reopened.",
+    "team": "小分队已确定。 The team was accepted.",
+}
+ACTION_LABELS = {
+    "accepted": "受理 Accept", "returned": "退回 Return", "withdrawn": "撤回需求 Withdraw",
+    "closed": "关闭 Close", "open": "重新打开 Reopen",
+}
+
+
+def status_choices() -> list[str]:
+    return list(lifecycle.STATUSES)
+
+
+def _actor(principal: Principal) -> str:
+    return "office" if principal.is_staff else principal.role
+
+
+def actions_for(principal: Principal, row: DemandRow) -> list[tuple[str, str]]:
+    """``(status, button label)`` of the changes this viewer may make on the page (lifecycle's ``patch`` edges)."""
+    if row.status in lifecycle.STATUSES:
+        nexts = lifecycle.next_statuses(row.status, _actor(principal), "patch")
+    else:  # a store still on the statuses before the lifecycle (open/assigned/closed)
+        nexts = ("closed",) if row.status == "open" else ()
+    return [(s, ACTION_LABELS.get(s, s)) for s in nexts]
+
+
+def transition(session: Session, principal: Principal, demand_id: str, status: str, reason: str) -> DemandRow:
+    """Move a visible demand to ``status`` through the data layer (it checks the lifecycle; commits)."""
+    change = getattr(crud, "change_demand_status", None)
+    if change is not None:
+        return change(session, principal, demand_id, status, reason)
+    return crud.set_demand_status(session, principal, demand_id, status)
+
+
+class HistoryEntry(NamedTuple):
+    at: Any
+    status: str
+    who: str
+    reason: str
+
+
+def history(session: Session, principal: Principal, row: DemandRow) -> list[HistoryEntry]:
+    """The demand's status changes, oldest first."""
+    read = getattr(crud, "demand_history", None)
+    if read is not None:
+        return [HistoryEntry(h.get("at"), h.get("status", ""), h.get("by", "") or "", h.get("reason", "") or "")
+                if isinstance(h, dict) else HistoryEntry(getattr(h, "at", None), getattr(h, "to_status", getattr(h, "status", "")),
+                                                         str(getattr(h, "actor", "") or ""), getattr(h, "reason", "") or "")
+                for h in read(session, principal, row.id)]
+    entries = [HistoryEntry(row.created_at, "submitted", "", "")]
+    if row.status not in ("submitted", "open"):
+        entries.append(HistoryEntry(row.updated_at, row.status, "", ""))
+    return entries
+
+
+def return_reason(session: Session, principal: Principal, row: DemandRow) -> str:
+    """The reason given when the demand was last returned, or ''."""
+    if row.status != "returned":
+        return ""
+    for entry in reversed(history(session, principal, row)):
+        if entry.status == "returned":
+            return entry.reason
+    return ""
+
+
+class Member(NamedTuple):
+    """A team member for display: profile fields plus what the member brings."""
+
+    id: str
+    name: str
+    kind: str
+    college: str
+    title: str
+    covers: list[str]
+    role: str
+    score: float | None
+    evidence: list[dict[str, Any]]
+
+
+def _member(p: ProfileRow | None, pid: str, covers: Sequence[str] = (), role: str = "", score: float | None = None,
+            evidence: Sequence[dict[str, Any]] = ()) -> Member:
+    if p is None:
+        return Member(pid, "", "", "", "", list(covers), role, score, list(evidence))
+    return Member(p.id, p.name, p.kind, p.college, p.title, list(covers), role, score, list(evidence))
+
+
+def team_of(session: Session, row: DemandRow) -> list[Member]:
+    """The demand's accepted team (empty before it is teamed)."""
+    ids = [str(x) for x in (row.assigned_team or [])]
+    wanted = set(row.disciplines or [])
+    out = []
+    for pid in ids:
+        p = session.get(ProfileRow, pid)
+        covers = [d for d in (p.disciplines or []) if d in wanted] if p is not None else []
+        out.append(_member(p, pid, covers))
+    return out
+
+
+class Recommendations(NamedTuple):
+    matches: list[Member]
+    unavailable: str
+
+
+def recommendations(session: Session, engine: MatchEngine, row: DemandRow, k: int = 10) -> Recommendations:
+    """The top-``k`` profiles with evidence (document titles and matched terms)."""
+    try:
+        ranked = engine.recommend(demand_from_row(row), k)
+    except IndexUnavailable as exc:
+        return Recommendations([], f"匹配索引暂不可用 matching index unavailable: {exc}")
+    out = []
+    for m in ranked.matches:
+        ev = [{"document": e.document, "terms": list(e.terms)} for e in m.evidence]
+        out.append(_member(session.get(ProfileRow, m.profile_id), m.profile_id, score=float(m.score), evidence=ev))
+    return Recommendations(out, "")
+
+
+def suggest_disciplines(engine: MatchEngine, demand: Demand) -> list[str]:
+    """Disciplines the scorer infers for a demand being written (none when the index is down)."""
+    try:
+        _profiles, _scores, required = engine.score([demand])
+    except IndexUnavailable:
+        return []
+    return list(required[0]) if required else []
+
+
+def set_disciplines(session: Session, row: DemandRow, disciplines: list[str]) -> None:
+    """The office confirms or edits the disciplines a demand's team must cover (the caller commits)."""
+    row.disciplines = list(dict.fromkeys(disciplines))
