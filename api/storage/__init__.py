@@ -1,5 +1,7 @@
 """Persistent storage: SQLAlchemy 2 models, engine/session set-up, migrations."""
+from xfd.api.storage import timestamps
 from xfd.api.storage.accounts import LoginFailure, User, WebSecret, WebSession
+from xfd.api.storage.audit import AuditRow
 from xfd.api.storage.models import (
     ApiKey,
     AssignmentRun,
@@ -10,8 +12,19 @@ from xfd.api.storage.models import (
     IdempotencyRecord,
     ProfileRow,
 )
+from xfd.api.storage.service import Activity, DemandEvent, Outcome, Rating, Semester, Team, TeamMember
+
+timestamps.install(Base)  # every DateTime read back is aware UTC
 
 __all__ = [
+    "AuditRow",
+    "Activity",
+    "DemandEvent",
+    "Outcome",
+    "Rating",
+    "Semester",
+    "Team",
+    "TeamMember",
     "ApiKey",
     "AssignmentRun",
     "Base",

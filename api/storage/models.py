@@ -61,14 +61,19 @@ class ProfileRow(Base):
 class DemandRow(Base):
     """An enterprise's technical problem (see ``matching.types.Demand``).
 
-    ``status``: ``open`` (default), ``assigned`` (a plan was accepted) or
-    ``closed``; ``assigned_team`` holds the accepted members' profile ids.
+    ``status``: one of ``xfd.matching.lifecycle.STATUSES`` (new demands are
+    ``submitted``); ``assigned_team`` holds the members' profile ids of its
+    latest team.  ``id`` is the service-wide key; ``ref`` is the id as its
+    enterprise named it, unique per enterprise (see ``xfd.api.crud.lifecycle``:
+    enterprise-scoped id namespaces).
     """
 
     __tablename__ = "demands"
+    __table_args__ = (UniqueConstraint("enterprise_id", "ref", name="uq_demand_enterprise_ref"),)
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     enterprise_id: Mapped[str] = mapped_column(String(200), default="", index=True)
+    ref: Mapped[str] = mapped_column(String(200), default=lambda ctx: ctx.get_current_parameters()["id"])
     title: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     county: Mapped[str] = mapped_column(Text, default="")
@@ -81,7 +86,7 @@ class DemandRow(Base):
     students_max: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     distinct_grades: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     current_team: Mapped[list[Any]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
     assigned_team: Mapped[list[Any]] = mapped_column(default=list)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -98,6 +103,8 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(20))
     enterprise_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: a teacher key's own profile id
+    profile_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     revoked: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
