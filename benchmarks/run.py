@@ -27,7 +27,6 @@ Progress goes to stderr; the table to stdout.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import shutil
@@ -108,16 +107,16 @@ def fresh_copy(scorer, db_path: str | os.PathLike):
     """An unfitted copy of ``scorer`` whose encoders use a new embedding cache at
     ``db_path`` (same models, no in-memory vectors): what ``make_scorer`` returns
     on a machine whose cache file is ``db_path``, without reloading the model."""
+    from sklearn.base import clone
+
     from xfd.models.cache import CachedEncoder, EmbeddingCache
 
-    s = copy.copy(scorer)
-    for k in [k for k in vars(s) if k.endswith("_") and not k.startswith("_")]:
-        delattr(s, k)
+    s = clone(scorer)  # settings only; tokenizer and models shared, not copied
     for attr in ("encoder", "english_encoder"):
         e = getattr(scorer, attr, None)
         if e is not None:
             inner = e.encoder if isinstance(e, CachedEncoder) else e
-            setattr(s, attr, CachedEncoder(inner, EmbeddingCache(db_path)))
+            s.set_params(**{attr: CachedEncoder(inner, EmbeddingCache(db_path))})
     return s
 
 
@@ -218,7 +217,7 @@ def measure_indexing(scorer, bare: Encode, profiles: Sequence[Profile], reps: in
             bs.append(t)
             vecs = np.asarray(v, dtype=np.float32)
 
-        def run_xfd():
+        def run_xfd(r: int = r) -> None:
             nonlocal enc
             db = work / f"index-{r}.sqlite"
             copy_cache(seed_db, db)
@@ -250,10 +249,10 @@ def measure_latency(scorer, bare: Encode, demands: Sequence[Demand], top_k: int 
     xs, bs, os_ = [], [], []
     instrument(scorer)
     for i, d in enumerate(demands):
-        def run_bare():
+        def run_bare(d: Demand = d) -> None:
             bs.append(timed(lambda: bare([d.text], "query"))[0])
 
-        def run_xfd():
+        def run_xfd(d: Demand = d) -> None:
             m0 = model_seconds(scorer)
             t, out = timed(lambda: scorer.rank([d], top_k=top_k))
             assert len(out) == 1 and len(out[0].matches) == min(top_k, len(scorer.profiles_))
@@ -573,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
                 figures.append(Figure(f"peak RSS, {sizes.large} profiles", None, "MiB", ok=False,
                                       note=f"child process failed (exit {proc.returncode})"))
             log("rss done")
-        del small, scorer
+        small = scorer = None  # free the models and indexes before the solver figures
         if "assign" in parts:
             res = []
             for n in sizes.assign:

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
 from xfd.matching.encoders import Encoder
 from xfd.matching.text import is_english
@@ -62,8 +63,8 @@ def centroids(vectors: np.ndarray, owner: np.ndarray, n_profiles: int, weights: 
     return c / np.where(norm > 0, norm, 1.0)
 
 
-class DenseIndex:
-    """Standardised dense similarities; see module doc.
+class DenseIndex(BaseEstimator):
+    """Standardised dense similarities, a scikit-learn estimator; see module doc.
 
     ``fit(texts, owner, n_profiles, weights)``: ``owner`` (n_docs,) maps
     documents to profile columns, ``weights`` (n_docs,) are document priors.
@@ -80,7 +81,8 @@ class DenseIndex:
         owner: np.ndarray | None = None,
         n_profiles: int | None = None,
         weights: np.ndarray | None = None,
-    ) -> "DenseIndex":
+    ) -> DenseIndex:
+        """Encode the documents; learn backgrounds, centroids and the English rows (state ends in ``_``)."""
         texts = list(texts)
         n = len(texts)
         owner = np.arange(n) if owner is None else np.asarray(owner)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from xfd.matching.dense import DenseIndex
 from xfd.matching.encoders import Encoder
@@ -52,8 +53,8 @@ def select(
     return out
 
 
-class DisciplineInferer:
-    """Scores demands against disciplines; scikit-learn contract (fit returns self).
+class DisciplineInferer(BaseEstimator):
+    """Scores demands against disciplines; a scikit-learn estimator (fit returns self, state ends in ``_``).
 
     ``lexical_weight`` and ``dense_weight`` mix the two similarity kinds
     (lexical in [0, 1], dense in background z-units) before a softmax with
@@ -74,12 +75,12 @@ class DisciplineInferer:
         self.dense_weight = dense_weight
         self.temperature = temperature
 
-    def fit(self, disciplines: Sequence[DisciplineSpec]) -> "DisciplineInferer":
+    def fit(self, disciplines: Sequence[DisciplineSpec]) -> DisciplineInferer:
         if not disciplines:
             raise ValueError("no disciplines to infer from (discipline table is empty)")
         self.names_ = [d.name for d in disciplines]
         texts = [d.description for d in disciplines]
-        self.lexical_ = LexicalIndex(self.tokenizer, method="tfidf").fit(texts)
+        self.lexical_ = LexicalIndex(self.tokenizer).fit(texts)
         self.dense_ = DenseIndex(self.encoder).fit(texts) if self.encoder is not None else None
         return self
 

@@ -15,6 +15,15 @@ import numpy as np
 Role = Literal["query", "passage"]
 
 
+class SharedResource:
+    """Mixin for a loaded resource (a model, a tokenizer with its dictionary)
+    that scorers take as a parameter: ``sklearn.base.clone`` of a scorer
+    shares it instead of deep-copying it, so an unfitted copy costs nothing."""
+
+    def __sklearn_clone__(self) -> SharedResource:
+        return self
+
+
 @runtime_checkable
 class Encoder(Protocol):
     """Anything with ``name``, ``dim`` and ``encode``.
@@ -29,7 +38,7 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str], role: Role = "passage") -> np.ndarray: ...
 
 
-class HashingEncoder:
+class HashingEncoder(SharedResource):
     """A fake encoder for tests: bag of character bigrams hashed into ``dim`` buckets.
 
     Deterministic and fast; texts sharing characters get positive cosine, so

@@ -1,13 +1,15 @@
 """Lexical similarity between query texts and documents (sparse, vectorised).
 
 ``LexicalIndex`` is fitted on the document texts of a profile set and gives a
-(n_queries, n_docs) similarity matrix in [0, 1]:
+(n_queries, n_docs) similarity matrix in [0, 1]: the cosine of sublinear
+TF-IDF vectors, ``tf = 1 + ln(count)``, ``idf = ln((1 + n) / (1 + df)) + 1``,
+rows L2-normalised — scikit-learn's ``CountVectorizer`` with the project's
+tokenizer as analyzer followed by ``TfidfTransformer(sublinear_tf=True)``.
 
-- ``"tfidf"``: cosine of sublinear TF-IDF vectors;
-- ``"bm25"``: BM25 (k1, b) divided by the query's own best possible score
-  (sum over its terms of idf·(k1+1)), so values are comparable across queries.
-
-The tokenizer is passed in (any callable ``str -> list[str]``).
+The document matrix is float32 and transformed in place (one copy, stored
+transposed), which is what keeps peak memory at 10k profiles within the
+figure in ``benchmarks/README.md``.  The tokenizer is passed in (any callable
+``str -> list[str]``).
 """
 from __future__ import annotations
 
@@ -15,30 +17,32 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
-
-from xfd.matching.registry import choose
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 TokenizerFn = Callable[[str], list[str]]
-LEXICAL_METHODS = ("bm25", "tfidf")
 
 
 def _identity(tokens: list[str]) -> list[str]:
+    """Analyzer for input that is already tokenised."""
     return tokens
 
 
-class LexicalIndex:
-    """Sparse lexical scorer over documents; see module doc for ``method``."""
+class LexicalIndex(BaseEstimator):
+    """Sparse TF-IDF cosine scorer over documents; see the module doc.
 
-    def __init__(self, tokenizer: TokenizerFn, method: str = "bm25", k1: float = 1.2, b: float = 0.75) -> None:
+    Fitted state: ``vocabulary_`` (term -> column), ``terms_`` (object array,
+    column -> term), ``idf_`` (n_terms,) float32, ``doc_matrix_t_``
+    (n_terms, n_docs) float32 CSR with sorted indices, ``tfidf_`` (the fitted
+    ``TfidfTransformer``) and ``query_counts_`` (a ``CountVectorizer`` over
+    ``vocabulary_`` for token lists; None when the vocabulary is empty).
+    """
+
+    def __init__(self, tokenizer: TokenizerFn) -> None:
         self.tokenizer = tokenizer
-        self.method = method
-        self.k1 = k1
-        self.b = b
 
-    def fit(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> "LexicalIndex":
-        """Learn vocabulary, idf and the document matrix from ``texts``."""
-        choose("lexical method", self.method, {m: m for m in LEXICAL_METHODS})
+    def fit(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> LexicalIndex:
+        """Learn vocabulary, idf and the document matrix from ``texts`` (or their given ``tokens``)."""
         # without given tokens, texts are tokenised one at a time while counting:
         # no list of every document's tokens is ever held (peak memory)
         if tokens is not None:
@@ -47,37 +51,27 @@ class LexicalIndex:
         else:
             cv = CountVectorizer(analyzer=self.tokenizer, lowercase=False, dtype=np.float32)
             source = list(texts)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True)
         try:
-            tf = cv.fit_transform(source).tocsr()  # float32 counts
-            self.vocabulary_ = cv.vocabulary_
+            counts = cv.fit_transform(source).tocsr()  # float32 counts
         except ValueError:  # empty vocabulary: no document has a token
-            tf = sp.csr_matrix((len(source), 0), dtype=np.float32)
-            self.vocabulary_ = {}
+            counts = sp.csr_matrix((len(source), 0), dtype=np.float32)
+            self.vocabulary_: dict[str, int] = {}
+            self.query_counts_: CountVectorizer | None = None
+            self.idf_ = np.zeros(0, dtype=np.float32)
+        else:
+            self.vocabulary_ = cv.vocabulary_
+            self.query_counts_ = CountVectorizer(
+                analyzer=_identity, lowercase=False, vocabulary=self.vocabulary_, dtype=np.float64
+            ).fit([])
+            counts = self.tfidf_.fit(counts).transform(counts, copy=False)  # in place, float32
+            self.idf_ = self.tfidf_.idf_
         self.terms_ = np.empty(len(self.vocabulary_), dtype=object)
         for term, j in self.vocabulary_.items():
             self.terms_[j] = term
-        n = max(tf.shape[0], 1)
-        tf.sum_duplicates()
-        df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
-        rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))  # row of each stored entry
-        data = tf.data  # transformed in place: no extra copies of the matrix
-        if self.method == "bm25":
-            self.idf_ = np.log1p((n - df + 0.5) / (df + 0.5))
-            dl = np.bincount(rows, weights=data, minlength=tf.shape[0])
-            avg = dl.mean() if dl.size and dl.mean() > 0 else 1.0
-            data *= (self.k1 + 1) / (data + self.k1 * (1 - self.b + self.b * dl[rows] / avg))
-            data *= self.idf_[tf.indices]
-        else:
-            self.idf_ = np.log((1 + n) / (1 + df)) + 1.0
-            np.log(data, out=data)
-            data += 1.0
-            data *= self.idf_[tf.indices]
-            norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=tf.shape[0]))
-            norms[norms == 0] = 1.0
-            data /= norms[rows]
-        del rows
         # stored once, transposed (n_terms, n_docs) in CSR: a query is one sparse product
-        self.doc_matrix_t_ = tf.T.tocsr()
+        self.doc_matrix_t_ = sp.csr_matrix(counts.T)
+        del counts
         self.doc_matrix_t_.sort_indices()
         return self
 
@@ -92,39 +86,16 @@ class LexicalIndex:
                 out.append(int(t))
         return out
 
-    def query_matrix(self, token_lists: Sequence[list[str]]) -> tuple[sp.csr_matrix, np.ndarray]:
-        """Sparse (n_queries, n_terms) query weights and each query's normaliser.
-
-        Unknown terms are dropped.  The normaliser (n_queries,) turns raw
-        scores into [0, 1]: for BM25 the query's best possible score, for
-        TF-IDF 1 (vectors are already unit length).
-        """
-        rows, cols, vals = [], [], []
-        vocab = self.vocabulary_
-        for i, toks in enumerate(token_lists):
-            counts: dict[int, int] = {}
-            for t in toks:
-                j = vocab.get(t)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            for j, c in counts.items():
-                rows.append(i)
-                cols.append(j)
-                vals.append(float(c))
-        q = sp.csr_matrix((vals, (rows, cols)), shape=(len(token_lists), len(vocab)))
-        if self.method == "bm25":
-            q.data = np.ones_like(q.data)  # each distinct query term once
-            best = q @ (self.idf_ * (self.k1 + 1))
-            return q, np.where(best > 0, best, 1.0)
-        q.data = 1.0 + np.log(q.data)
-        q = q @ sp.diags(self.idf_)
-        norms = np.sqrt(np.asarray(q.multiply(q).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ q), np.ones(q.shape[0])
+    def query_matrix(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
+        """Unit-length sparse (n_queries, n_terms) TF-IDF query vectors, float64; unknown terms dropped."""
+        if self.query_counts_ is None:
+            return sp.csr_matrix((len(token_lists), 0), dtype=np.float64)
+        counts = self.query_counts_.transform(list(token_lists))
+        return sp.csr_matrix(self.tfidf_.transform(counts, copy=False))
 
     def similarity(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> np.ndarray:
-        """Dense (n_queries, n_docs) similarities in [0, 1]."""
+        """Dense (n_queries, n_docs) cosine similarities in [0, 1], float64."""
         toks = list(tokens) if tokens is not None else [self.tokenizer(t) for t in texts]
-        q, norm = self.query_matrix(toks)
-        s = (q @ self.doc_matrix_t_).toarray().astype(np.float64)
-        return np.clip(s / norm[:, None], 0.0, 1.0)
+        q = self.query_matrix(toks)
+        s = np.asarray((q @ self.doc_matrix_t_).toarray(), dtype=np.float64)
+        return np.clip(s, 0.0, 1.0)

@@ -8,11 +8,14 @@ stopwords.  Tokens are lower-case strings.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from xfd.matching.encoders import SharedResource
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -51,11 +54,12 @@ def _stem(word: str) -> str:
     return word
 
 
-class Tokenizer:
-    """Domain-aware tokenizer.
+class Tokenizer(SharedResource):
+    """Domain-aware tokenizer (shared, not copied, by ``sklearn.base.clone``).
 
     Parameters are stored only; jieba and the dictionary load on first call.
-    ``user_dict``: a jieba dictionary file (``word freq tag`` per line);
+    ``user_dict``: a jieba dictionary file (``word freq tag`` per line); a
+    missing file raises ``FileNotFoundError`` naming it on first use;
     ``stopwords``: tokens to drop (compared after normalisation);
     ``min_len``: drop Latin tokens shorter than this (Chinese single
     characters are dropped); ``char_ngrams``: also emit overlapping Chinese
@@ -83,15 +87,16 @@ class Tokenizer:
         if self._jieba is None:
             with self._lock:
                 if self._jieba is None:
-                    import logging
-
                     import jieba  # noqa: PLC0415 - lazy: no loading at import
 
                     jieba.setLogLevel(logging.WARNING)
                     tk = jieba.Tokenizer()
                     tk.initialize()
-                    if self.user_dict is not None and Path(self.user_dict).is_file():
-                        tk.load_userdict(str(self.user_dict))
+                    if self.user_dict is not None:
+                        path = Path(self.user_dict)
+                        if not path.is_file():
+                            raise FileNotFoundError(f"分词词典不存在 / jieba dictionary not found: {path}")
+                        tk.load_userdict(str(path))
                     self._jieba = tk
         return self._jieba
 
@@ -136,10 +141,13 @@ class Tokenizer:
 
 
 def default_tokenizer() -> Tokenizer:
-    """The project's tokenizer with the dictionary and stopwords in ``corpora/``."""
+    """The project's tokenizer with the dictionary and stopwords in ``corpora/``.
+
+    Raises ``FileNotFoundError`` naming ``jieba_dict.txt`` or ``stopwords.txt``
+    when either is missing (never a silent fallback to no dictionary).
+    """
     from xfd.corpora import corpus_path  # noqa: PLC0415
 
     dict_path = corpus_path("jieba_dict.txt")
-    sw_path = corpus_path("stopwords.txt")
-    stop = sw_path.read_text(encoding="utf-8").split() if sw_path.is_file() else ()
-    return Tokenizer(user_dict=dict_path if dict_path.is_file() else None, stopwords=stop, char_ngrams=2)
+    stop = corpus_path("stopwords.txt").read_text(encoding="utf-8").split()
+    return Tokenizer(user_dict=dict_path, stopwords=stop, char_ngrams=2)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from xfd.matching.encoders import Encoder, Role
+from xfd.matching.encoders import Encoder, Role, SharedResource
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (
@@ -121,7 +121,7 @@ class EmbeddingCache:
         self.close()
 
 
-class CachedEncoder:
+class CachedEncoder(SharedResource):
     """An :class:`~matching.encoders.Encoder` that encodes each (role, text) once.
 
     Same ``name`` and ``dim`` as the wrapped encoder.  Lookups go to an

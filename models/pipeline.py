@@ -8,7 +8,7 @@ Model names (``--model`` / ``XFD_MODEL``):
 - ``e5-small`` (default): multilingual-e5-small for every text, plus
   all-MiniLM-L6-v2 for pairs where both the demand and the document are
   English (it is the stronger model there, and is never used for Chinese);
-- ``lexical``: no neural model, BM25 over jieba words only;
+- ``lexical``: no neural model, TF-IDF over jieba words and character bigrams;
 - ``minilm`` / ``use-m3``: that registered model alone;
 - a folder path: any local SentenceTransformer model, alone.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from xfd.matching.disciplines import table_specs
-from xfd.matching.encoders import Encoder, Role
+from xfd.matching.encoders import Encoder, Role, SharedResource
 from xfd.matching.registry import UnknownNameError
 from xfd.matching.scoring import MatchScorer
 from xfd.matching.text import default_tokenizer
@@ -34,7 +34,7 @@ LEXICAL = "lexical"
 ENGLISH_MODEL = "minilm"
 
 
-class LazyEncoder:
+class LazyEncoder(SharedResource):
     """An encoder loaded on first use (``name``, ``dim`` or ``encode``).
 
     The English model is only needed when a corpus has English documents;

@@ -9,6 +9,9 @@ import pytest
 
 from tests.fakes import FakeScorer
 from xfd.api.engine import IndexUnavailable, MatchEngine
+from xfd.matching.encoders import HashingEncoder
+from xfd.matching.scoring import MatchScorer
+from xfd.matching.text import Tokenizer
 from xfd.matching.types import Demand, Document, Profile
 
 P1 = Profile(id="T1", keywords=("机器视觉",), documents=(Document(text="机器视觉缺陷检测", title="视觉检测"),))
@@ -146,3 +149,11 @@ def test_failed_fit_is_503_and_failed_run(tmp_path):
                 break
             time.sleep(0.05)
         assert body["status"] == "failed" and "encoder broke" in body["reason"]
+
+
+def test_service_refits_a_clone_of_the_loaded_scorer() -> None:
+    base = MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder())
+    engine = MatchEngine(lambda: base, lambda: [P1, P2])
+    got = engine.recommend(D, k=1)
+    assert got.matches[0].profile_id == "T2"
+    assert not hasattr(base, "table_")  # the loaded scorer itself is never fitted

@@ -31,6 +31,18 @@ def test_fit_returns_self_and_sets_learned_state_only() -> None:
     assert s.table_.n_profiles == 3 and len(s.table_) == 5  # 2 documents + 3 cards
 
 
+def test_clone_is_unfitted_shares_resources_and_scores_the_same() -> None:
+    from sklearn.base import clone
+
+    s = _scorer(k=2).fit(PROFILES)
+    c = clone(s)
+    assert c.get_params(deep=False) == s.get_params(deep=False)
+    assert c.tokenizer is s.tokenizer and c.encoder is s.encoder  # loaded resources shared, never copied
+    assert not [a for a in vars(c) if a.endswith("_")]  # settings only
+    demands = [Demand(id="D1", title="注塑件表面缺陷检测")]
+    np.testing.assert_array_equal(c.fit(PROFILES).score(demands), s.score(demands))
+
+
 def test_related_profile_ranks_first_and_scores_are_calibrated() -> None:
     s = _scorer().fit(PROFILES)
     demands = [Demand(id="D1", title="注塑件表面缺陷检测", description="希望用机器视觉自动检测注塑件缺陷"),

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from xfd.matching.lexical import LexicalIndex
-from xfd.matching.registry import UnknownNameError
 from xfd.matching.text import Tokenizer, cjk_ratio, default_tokenizer, is_english, normalize
 
 
@@ -61,19 +60,75 @@ def _brute_tfidf(docs: list[list[str]], query: list[str]) -> np.ndarray:
 def test_tfidf_matches_brute_force() -> None:
     docs = [["机器", "视觉", "视觉"], ["发酵", "工艺"], ["机器", "学习", "工艺"]]
     query = ["机器", "视觉", "未知"]
-    idx = LexicalIndex(tokenizer=lambda s: s.split(), method="tfidf").fit(["a", "b", "c"], docs)
+    idx = LexicalIndex(tokenizer=lambda s: s.split()).fit(["a", "b", "c"], docs)
     got = idx.similarity(["q"], [query])[0]
     np.testing.assert_allclose(got, _brute_tfidf(docs, query), rtol=1e-6, atol=1e-9)  # float32 matrix
 
 
-def test_bm25_is_normalised_to_unit_interval() -> None:
-    docs = [["a", "b"], ["a"], ["c", "c", "c"]]
-    idx = LexicalIndex(tokenizer=lambda s: s.split(), method="bm25").fit(["", "", ""], docs)
-    s = idx.similarity(["x"], [["a", "b"]])[0]
-    assert np.all(s >= 0) and np.all(s <= 1)
-    assert s[0] > s[1] > s[2] == 0.0
+def test_tfidf_known_values_by_hand() -> None:
+    # 2 documents, n = 2: idf(a) = ln(3/3) + 1 = 1 (in both), idf(b) = ln(3/2) + 1 (in doc 0 only).
+    # doc 0 = [a, b, b]: tf(a) = 1, tf(b) = 1 + ln 2; doc 1 = [a]: unit vector on a.
+    idx = LexicalIndex(tokenizer=str.split).fit(["a b b", "a"])
+    ib = math.log(1.5) + 1
+    d0 = np.array([1.0, (1 + math.log(2)) * ib])
+    d0 /= np.linalg.norm(d0)
+    np.testing.assert_allclose(idx.idf_[[idx.vocabulary_["a"], idx.vocabulary_["b"]]], [1.0, ib], rtol=1e-6)
+    got = idx.similarity(["a", "b", "a b", "zzz"])
+    q_ab = np.array([1.0, ib]) / math.hypot(1.0, ib)
+    want = np.array([[d0[0], 1.0], [d0[1], 0.0], [d0 @ q_ab, q_ab[0]], [0.0, 0.0]])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert idx.doc_matrix_t_.dtype == np.float32  # memory: float32, stored once (transposed)
 
 
-def test_unknown_lexical_method_lists_valid() -> None:
-    with pytest.raises(UnknownNameError, match="bm25, tfidf"):
-        LexicalIndex(tokenizer=str.split, method="bm99").fit(["a"])
+def test_tfidf_agrees_with_sklearn_tfidf_vectorizer() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = ["机器 视觉 视觉 检测", "发酵 工艺", "机器 学习 工艺 工艺 工艺", "检测"]
+    queries = ["机器 视觉", "工艺 工艺 发酵 未知", "未知"]
+    ref = TfidfVectorizer(analyzer=str.split, sublinear_tf=True).fit(docs)
+    want = (ref.transform(queries) @ ref.transform(docs).T).toarray()
+    np.testing.assert_allclose(LexicalIndex(str.split).fit(docs).similarity(queries), want, rtol=1e-6, atol=1e-7)
+
+
+def test_empty_vocabulary_gives_zero_similarities() -> None:
+    idx = LexicalIndex(tokenizer=str.split).fit(["", ""])
+    assert idx.vocabulary_ == {} and idx.similarity(["a b"]).tolist() == [[0.0, 0.0]]
+
+
+def test_lexical_index_is_an_estimator() -> None:
+    from sklearn.base import clone
+
+    tok = Tokenizer()
+    idx = LexicalIndex(tok)
+    assert idx.get_params() == {"tokenizer": tok}
+    assert clone(idx).tokenizer is tok  # the tokenizer (and its loaded dictionary) is shared, not copied
+    assert not hasattr(clone(idx.fit(["机器 视觉"])), "vocabulary_")
+
+
+def test_missing_user_dictionary_names_the_file(tmp_path) -> None:
+    tok = Tokenizer(user_dict=tmp_path / "jieba_dict.txt")
+    with pytest.raises(FileNotFoundError, match="jieba_dict.txt"):
+        tok("机器视觉")
+
+
+@pytest.mark.parametrize("missing", ["jieba_dict.txt", "stopwords.txt"])
+def test_default_tokenizer_missing_resource_names_the_file(tmp_path, monkeypatch, missing: str) -> None:
+    import xfd.corpora as corpora
+
+    for name in ("jieba_dict.txt", "stopwords.txt"):
+        if name != missing:
+            (tmp_path / name).write_text("的\n", encoding="utf-8")
+    monkeypatch.setattr(corpora.resources, "files", lambda _package: tmp_path)
+    with pytest.raises(FileNotFoundError, match=missing):
+        default_tokenizer()("机器视觉")
+
+
+def test_missing_discipline_table_names_the_file(tmp_path, monkeypatch) -> None:
+    import xfd.corpora as corpora
+    from xfd.models.pipeline import make_scorer
+
+    for name in ("jieba_dict.txt", "stopwords.txt"):
+        (tmp_path / name).write_text("的\n", encoding="utf-8")
+    monkeypatch.setattr(corpora.resources, "files", lambda _package: tmp_path)
+    with pytest.raises(FileNotFoundError, match="disciplines.tsv"):
+        make_scorer("lexical")
