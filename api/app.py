@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from xfd.api.edge import install_edge
 from xfd.api.engine import IndexUnavailable, MatchEngine, Scorer, default_scorer_factory
 from xfd.api.records import profile_from_row
 from xfd.api.routers import demands, feedback, health, keys, profiles, runs
@@ -168,7 +169,7 @@ def create_app(
     app.state.engine = engine
     app.state.runs = run_manager
 
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, import_limit=settings.max_import_bytes)
+    install_edge(app, settings)  # size limits, rate limits, OPTIONS/405 Allow, audit log + GET /v1/audit
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

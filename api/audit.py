@@ -2,9 +2,10 @@
 row per POST, PUT, PATCH and DELETE the app answers, before the answer's
 last byte is sent (so a client that got its answer finds the row).
 
-Who: the API key in ``Authorization: Bearer`` (its id, prefix and role), or
-whoever a dependency put in ``request.state.audit_actor`` (an
-``xfd.api.crud.audit.Actor``; the pages set it for a logged-in person), or
+Who: the ``xfd.api.security.Principal`` a dependency put in
+``request.state.principal`` (API key or a person logged in on the pages), or
+an ``xfd.api.crud.audit.Actor`` put in ``request.state.audit_actor``, else
+the API key in ``Authorization: Bearer`` (its id, prefix and role), else
 nobody (unauthenticated; role None).  What: method, path template and path,
 status, and the target id (the first path parameter, else the last segment
 of the ``Location`` header, else the ``id`` of a JSON object answer).
@@ -26,7 +27,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xfd.api.crud.audit import Actor, AuditEntry, key_actor, record_write
+from xfd.api.crud.audit import Actor, AuditEntry, key_actor, principal_actor, record_write
+from xfd.api.security import Principal
 
 log = logging.getLogger("xfd.api.audit")
 
@@ -59,10 +61,15 @@ def _target(scope: Scope, location: str | None, body: bytes) -> str | None:
     return None
 
 
-def _actor_from_state(scope: Scope) -> Actor | None:
+def _from_state(scope: Scope) -> Actor | Principal | None:
     state = scope.get("state") or {}
-    actor = state.get("audit_actor") if isinstance(state, dict) else None
-    return actor if isinstance(actor, Actor) else None
+    if not isinstance(state, dict):
+        return None
+    actor = state.get("audit_actor")
+    if isinstance(actor, Actor):
+        return actor
+    principal = state.get("principal")
+    return principal if isinstance(principal, Principal) else None
 
 
 class AuditMiddleware:
@@ -105,11 +112,14 @@ class AuditMiddleware:
         route = scope.get("route")
         address = (scope.get("client") or ("", 0))[0]
         token = _bearer(scope)
-        state_actor = _actor_from_state(scope)
+        known = _from_state(scope)
 
         def write() -> None:
             with sessions() as session:
-                actor = state_actor or (key_actor(session, token) if token else Actor())
+                if isinstance(known, Principal):
+                    actor = principal_actor(session, known)
+                else:
+                    actor = known or (key_actor(session, token) if token else Actor())
                 record_write(session, AuditEntry(
                     actor=actor, method=scope["method"], route=getattr(route, "path", "") or "",
                     path=scope.get("path", ""), status=int(seen["status"] or 0),

@@ -92,13 +92,15 @@ def serve(settings, host: str, port: int) -> int:  # noqa: ANN001
     import uvicorn  # noqa: PLC0415
 
     from xfd.api.app import create_app  # noqa: PLC0415
+    from xfd.api.http_limits import uvicorn_options  # noqa: PLC0415
 
     _check_port(host, port)
     _migrated_engine(settings.database_url).dispose()
     scorer = _load_scorer(settings.model)
     app = create_app(settings, scorer_factory=lambda: scorer)
     _err(f"服务地址 serving on http://{host}:{port}  (API 文档 docs: http://{host}:{port}/docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5,
+                **uvicorn_options(settings.max_header_bytes))  # h11, header buffer for the 431 (xfd.api.http_limits)
     return 0
 
 

@@ -7,7 +7,8 @@ characters as named.
 """
 from __future__ import annotations
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,3 +36,27 @@ class Settings(BaseSettings):
     continuity_bonus: float = 0.1
     #: how many assignment runs may execute at the same time
     run_workers: int = Field(default=1, ge=1, le=8)
+    #: largest sum of request header name + value lengths (bytes) -> 431 beyond it
+    max_header_bytes: int = Field(default=64 << 10, ge=1024, le=16 << 20)
+    #: longest request target, path + query string (bytes) -> 414 beyond it
+    max_url_bytes: int = Field(default=16 << 10, ge=256, le=16 << 20)
+    #: most body bytes read and discarded before a 413/414/431/429 answer, so clients that send
+    #: the whole body first read the answer instead of a connection reset
+    max_drain_bytes: int = Field(default=128 << 20, ge=0)
+    #: requests per API key (else per browser session, else per client address); ``limits`` syntax
+    rate_limit: str = "600/minute"
+    #: all requests from one client address together
+    rate_limit_per_address: str = "6000/minute"
+    #: attempts per login name on the pages' /login
+    rate_limit_login: str = "30/minute"
+    #: where rate counters live: ``memory://`` (this process) or a ``limits`` storage URI such as ``redis://host``
+    rate_limit_storage: str = "memory://"
+
+    @field_validator("rate_limit", "rate_limit_per_address", "rate_limit_login")
+    @classmethod
+    def _known_rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"无效的频率 invalid rate {value!r}: write it as '600/minute', '10/second' …") from None
+        return value

@@ -7,7 +7,8 @@ from typing import NamedTuple
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from xfd.api.security import hash_key
+from xfd.api.security import Principal, hash_key
+from xfd.api.storage.accounts import User
 from xfd.api.storage.audit import AuditRow
 from xfd.api.storage.models import ApiKey
 from xfd.api.storage.timestamps import aware_utc
@@ -42,6 +43,18 @@ def key_actor(session: Session, plaintext: str) -> Actor:
     if row is None or row.revoked:
         return Actor()
     return Actor(key_id=row.id, key_prefix=row.prefix, role=row.role)
+
+
+def principal_actor(session: Session, principal: Principal) -> Actor:
+    """The actor of a principal resolved by the app (API key or logged-in person)."""
+    prefix = username = None
+    if principal.key_id:
+        key = session.get(ApiKey, principal.key_id)
+        prefix = key.prefix if key is not None else None
+    if principal.user_id is not None:
+        user = session.get(User, principal.user_id)
+        username = user.username if user is not None else None
+    return Actor(key_id=principal.key_id or None, key_prefix=prefix, username=username, role=principal.role)
 
 
 def record_write(session: Session, entry: AuditEntry) -> AuditRow:
