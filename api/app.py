@@ -14,19 +14,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import select
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
+from xfd.api import crud
 from xfd.api.edge import install_edge
 from xfd.api.engine import IndexUnavailable, MatchEngine, Scorer, default_scorer_factory
-from xfd.api.records import profile_from_row
+from xfd.api.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from xfd.api.routers import demands, feedback, health, keys, profiles, runs
 from xfd.api.runs import Planner, RunManager, default_planner
 from xfd.api.settings import Settings
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
-from xfd.api.storage.models import ProfileRow
 
 log = logging.getLogger("xfd.api")
 
@@ -100,10 +102,6 @@ class BodyLimitMiddleware:
 
 def mount_offline_docs(app: FastAPI) -> None:
     """``/docs`` with Swagger UI files from the ``swagger-ui-bundle`` package (no CDN)."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.staticfiles import StaticFiles
-    from swagger_ui_bundle import swagger_ui_path
-
     app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
@@ -115,6 +113,28 @@ def mount_offline_docs(app: FastAPI) -> None:
             swagger_css_url="/docs-static/swagger-ui.css",
             swagger_favicon_url="/docs-static/favicon-32x32.png",
         )
+
+
+def install_domain_error_handlers(app: FastAPI) -> None:
+    """Answer ``xfd.api.errors`` exceptions (raised by ``xfd.api.crud``) as HTTP errors:
+    ``NotFound`` 404, ``Forbidden`` 403, ``Conflict`` 409, ``FieldInvalid`` 422 in
+    FastAPI's validation shape; the body is ``{"detail": …}`` as for ``HTTPException``."""
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_request: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(FieldInvalid)
+    async def _field(_request: Request, exc: FieldInvalid) -> JSONResponse:
+        return JSONResponse({"detail": [{"loc": exc.loc, "msg": exc.message, "type": "value_error"}]}, status_code=422)
 
 
 def create_app(
@@ -132,7 +152,7 @@ def create_app(
 
     def load_profiles() -> list:
         with sessions() as s:
-            return [profile_from_row(r) for r in s.scalars(select(ProfileRow).order_by(ProfileRow.id))]
+            return crud.load_profiles(s)
 
     engine = MatchEngine(scorer_factory or default_scorer_factory(settings.model), load_profiles, model_name=settings.model,
                          stale_wait=settings.index_stale_wait)
@@ -170,6 +190,8 @@ def create_app(
     app.state.runs = run_manager
 
     install_edge(app, settings)  # size limits, rate limits, OPTIONS/405 Allow, audit log + GET /v1/audit
+
+    install_domain_error_handlers(app)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

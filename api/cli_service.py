@@ -194,7 +194,7 @@ def prepare_demo(db_path: Path) -> dict[str, Any]:
     """
     from xfd import corpora  # noqa: PLC0415
     from xfd.api.records import demand_fields  # noqa: PLC0415
-    from xfd.api.routers.profiles import upsert_profiles  # noqa: PLC0415
+    from xfd.api.crud import upsert_profiles  # noqa: PLC0415
     from xfd.api.security import create_key  # noqa: PLC0415
     from xfd.api.storage.db import make_session_factory  # noqa: PLC0415
     from xfd.api.storage.models import DemandRow, Enterprise  # noqa: PLC0415

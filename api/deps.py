@@ -2,7 +2,8 @@
 warm engine, run manager, and the calling principal with role checks.
 
 Failures are raised here, at the route edge, as ``HTTPException`` with a
-Chinese + English message.
+Chinese + English message; the data-access layer raises ``xfd.api.errors``
+exceptions instead, answered by the handlers ``xfd.api.app`` installs.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from xfd.api.engine import MatchEngine
+from xfd.api.errors import Forbidden, NotFound
 from xfd.api.runs import RunManager
 from xfd.api.security import Principal, lookup_key
 from xfd.api.settings import Settings
@@ -60,7 +62,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def forbidden(needed: str) -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, f"无权限：需要 {needed} 角色 forbidden: this needs the {needed} role")
+    return HTTPException(status.HTTP_403_FORBIDDEN, str(Forbidden(needed)))
 
 
 def require_staff(principal: PrincipalDep) -> Principal:
@@ -86,8 +88,8 @@ SubmitterDep = Annotated[Principal, Depends(require_submitter)]
 
 
 def not_found(what: str, ident: Any) -> HTTPException:
-    zh = {"demand": "需求", "profile": "人员", "run": "分配任务", "key": "密钥"}.get(what, what)
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"{zh}不存在 {what} not found: {ident}")
+    """The 404 of ``xfd.api.errors.NotFound`` (same message), for routers that check by themselves."""
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(NotFound(what, ident)))
 
 
 def field_error(loc: list[Any], msg: str, status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT) -> HTTPException:

@@ -9,21 +9,20 @@ died mid-run) are marked failed.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from xfd.api import crud
+from xfd.api.crud.runs import utcnow
 from xfd.api.engine import MatchEngine
 from xfd.api.records import demand_from_row
-from xfd.api.storage.models import AssignmentRun, DemandRow
+from xfd.api.storage.models import AssignmentRun
 from xfd.matching.registry import choose
 from xfd.matching.types import Demand, Profile
 
@@ -67,10 +66,6 @@ def jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=_np_default, ensure_ascii=False))
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def plan_for(engine: MatchEngine, planner: Planner, demands: Sequence[Demand], solver: str, bonus: float,
              progress: Callable[[float], None] = lambda _p: None) -> dict[str, Any]:
     """Score ``demands`` against every profile and solve one plan (JSON shape)."""
@@ -112,13 +107,7 @@ class RunManager:
             return 0
         self._recovered = True
         with self._sessions() as s:
-            res = s.execute(
-                update(AssignmentRun)
-                .where(AssignmentRun.status == "running")
-                .values(status="failed", reason="服务重启，任务中断 interrupted by a service restart", finished_at=utcnow())
-            )
-            s.commit()
-            return res.rowcount or 0
+            return crud.fail_interrupted_runs(s)
 
     def start(self, session: Session, created_by: int | None, demand_ids: list[str] | None,
               solver: str | None, continuity_bonus: float | None) -> AssignmentRun:
@@ -128,9 +117,7 @@ class RunManager:
             "solver": solver or self._solver,
             "continuity_bonus": self._bonus if continuity_bonus is None else float(continuity_bonus),
         }
-        run = AssignmentRun(id=uuid.uuid4().hex, status="running", progress=0.0, params=params, created_by=created_by)
-        session.add(run)
-        session.commit()
+        run = crud.create_run(session, params, created_by)
         if self._pool is None:
             self.open()
         self._pool.submit(self._execute, run.id)
@@ -142,8 +129,7 @@ class RunManager:
 
     def _set(self, run_id: str, **values: Any) -> None:
         with self._sessions() as s:
-            s.execute(update(AssignmentRun).where(AssignmentRun.id == run_id).values(**values))
-            s.commit()
+            crud.set_run(s, run_id, **values)
 
     def _execute(self, run_id: str) -> None:
         try:
@@ -152,13 +138,7 @@ class RunManager:
                 if run is None:
                     return
                 params = dict(run.params or {})
-                query = select(DemandRow).order_by(DemandRow.created_at, DemandRow.id)
-                ids = params.get("demand_ids")
-                if ids is not None:
-                    query = query.where(DemandRow.id.in_(ids))
-                else:
-                    query = query.where(DemandRow.status != "closed")
-                demands = [demand_from_row(r) for r in s.scalars(query)]
+                demands = [demand_from_row(r) for r in crud.open_demand_rows(s, params.get("demand_ids"))]
             self._set(run_id, progress=0.1)
             plan = plan_for(self._engine, self._planner, demands, params["solver"], params["continuity_bonus"],
                             progress=lambda p: self._set(run_id, progress=p))

@@ -12,13 +12,10 @@ import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, status
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Body, Header, Path, Query, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from xfd.api import crud
 from xfd.api.deps import (
     EngineDep,
     PrincipalDep,
@@ -28,37 +25,16 @@ from xfd.api.deps import (
     SubmitterDep,
     field_error,
     forbidden,
-    not_found,
     record_error,
 )
-from xfd.api.records import demand_fields, demand_from_row, demand_public, record_error_type, validate_demand
+from xfd.api.records import demand_from_row, demand_public, record_error_type, validate_demand
 from xfd.api.runs import check_solver
 from xfd.api.schemas import DemandCreate, DemandPublic, DemandStatus, DemandUpdate, ProposalCreate, RecommendationsPublic
-from xfd.api.security import Principal
-from xfd.api.storage.models import DemandRow, Enterprise, IdempotencyRecord, ProfileRow
 from xfd.matching.registry import UnknownNameError
 
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
 
 DemandId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$", description="demand id")]
-
-
-def visible_demand(session: Session, principal: Principal, demand_id: str) -> DemandRow:
-    """The demand if this principal may see it, else 404 (also for other enterprises')."""
-    row = session.get(DemandRow, demand_id)
-    if row is None or (not principal.is_staff and row.enterprise_id != principal.enterprise_id):
-        raise not_found("demand", demand_id)
-    return row
-
-
-def _replay(rec: IdempotencyRecord) -> JSONResponse:
-    return JSONResponse(rec.response_body, status_code=rec.status_code, headers={"Idempotent-Replayed": "true"})
-
-
-def _find_idem(session: Session, principal: Principal, key: str) -> IdempotencyRecord | None:
-    return session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.key_id == principal.key_id, IdempotencyRecord.idem_key == key)
-    )
 
 
 @router.post(
@@ -83,49 +59,11 @@ def create_demand(
         demand = validate_demand(raw)
     except record_error_type() as exc:
         raise record_error(exc, ["body"]) from None
-    # Two concurrent writers of the same new id (or Idempotency-Key) race on the
-    # primary key; the loser rolls back and retries, then sees the winner's row.
-    for _attempt in range(3):
-        if idempotency_key is not None:
-            rec = _find_idem(session, principal, idempotency_key)
-            if rec is not None:
-                if rec.request_hash != request_hash:
-                    raise field_error(["header", "Idempotency-Key"],
-                                      "同一幂等键对应了不同的请求内容 Idempotency-Key reused with a different request body")
-                return _replay(rec)
-        try:
-            payload = _store_demand(session, principal, demand, idempotency_key, request_hash)
-        except IntegrityError:
-            session.rollback()
-            continue
-        return JSONResponse(payload, status_code=status.HTTP_201_CREATED,
-                            headers={"Location": f"/v1/demands/{quote(demand.id, safe='')}"})
-    raise HTTPException(status.HTTP_409_CONFLICT, "并发冲突，请重试 conflicting concurrent write, retry")
-
-
-def _store_demand(session: Session, principal: Principal, demand, idempotency_key: str | None,  # noqa: ANN001
-                  request_hash: str) -> dict[str, Any]:
-    """Insert or replace the demand (and the idempotency record) and commit; returns the body."""
-    row = session.get(DemandRow, demand.id)
-    if row is not None and not principal.is_staff and row.enterprise_id != principal.enterprise_id:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"需求编号已被占用 demand id already in use: {demand.id}")
-    if demand.enterprise and session.get(Enterprise, demand.enterprise) is None:
-        session.add(Enterprise(id=demand.enterprise, county=demand.county, industry=demand.industry))
-    fields = demand_fields(demand)
-    if row is None:
-        row = DemandRow(id=demand.id, created_by=principal.key_id, status="open", assigned_team=[], **fields)
-        session.add(row)
-    else:
-        for name, value in fields.items():
-            setattr(row, name, value)
-    session.flush()
-    payload = jsonable_encoder(demand_public(row))
-    if idempotency_key is not None:
-        session.add(IdempotencyRecord(key_id=principal.key_id, idem_key=idempotency_key, method="POST",
-                                      path="/v1/demands", request_hash=request_hash,
-                                      status_code=status.HTTP_201_CREATED, response_body=payload))
-    session.commit()
-    return payload
+    stored = crud.submit_demand(session, principal, demand, idempotency_key, request_hash)
+    if stored.replayed:
+        return JSONResponse(stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(stored.body, status_code=stored.status_code,
+                        headers={"Location": f"/v1/demands/{quote(demand.id, safe='')}"})
 
 
 @router.get("", response_model=list[DemandPublic], summary="可见的需求 demands this key may see")
@@ -137,32 +75,20 @@ def list_demands(
     limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    query = select(DemandRow).order_by(DemandRow.created_at, DemandRow.id)
-    if not principal.is_staff:
-        query = query.where(DemandRow.enterprise_id == principal.enterprise_id)
-    elif enterprise is not None:
-        query = query.where(DemandRow.enterprise_id == enterprise)
-    if status_ is not None:
-        query = query.where(DemandRow.status == status_)
-    return [demand_public(r) for r in session.scalars(query.offset(offset).limit(limit))]
+    rows = crud.list_demands(session, principal, status_, enterprise, limit, offset)
+    return [demand_public(r) for r in rows]
 
 
 @router.get("/{demand_id}", response_model=DemandPublic, summary="单个需求 one demand",
             responses={404: {"description": "no such demand, or another enterprise's"}})
 def get_demand(demand_id: DemandId, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
-    return demand_public(visible_demand(session, principal, demand_id))
+    return demand_public(crud.visible_demand(session, principal, demand_id))
 
 
 @router.patch("/{demand_id}", response_model=DemandPublic, summary="关闭或重开需求 close or reopen a demand",
               responses={404: {"description": "no such demand, or another enterprise's"}})
 def update_demand(demand_id: DemandId, body: DemandUpdate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
-    row = visible_demand(session, principal, demand_id)
-    if body.status == "open" and row.status == "assigned":
-        pass  # an assigned demand stays assigned when "reopened"
-    else:
-        row.status = body.status
-    session.commit()
-    return demand_public(row)
+    return demand_public(crud.set_demand_status(session, principal, demand_id, body.status))
 
 
 @router.get("/{demand_id}/recommendations", response_model=RecommendationsPublic,
@@ -177,7 +103,7 @@ def recommendations(
 ) -> dict[str, Any]:
     if k > settings.max_k:
         raise field_error(["query", "k"], f"k 最大 {settings.max_k} k must be <= {settings.max_k}")
-    demand = demand_from_row(visible_demand(session, principal, demand_id))  # others' demands: 404
+    demand = demand_from_row(crud.visible_demand(session, principal, demand_id))  # others' demands: 404
     if not principal.is_staff:
         raise forbidden("office")
     session.close()  # release the connection while scoring
@@ -186,8 +112,7 @@ def recommendations(
     names: dict[str, tuple[str, str]] = {}
     if ids:
         with session.begin():
-            for r in session.execute(select(ProfileRow.id, ProfileRow.name, ProfileRow.kind).where(ProfileRow.id.in_(ids))):
-                names[r.id] = (r.name, r.kind)
+            names = crud.profile_labels(session, ids)
         session.close()
     matches = [
         {
@@ -212,7 +137,7 @@ def team_proposal(
     runs: RunsDep,
     body: Annotated[ProposalCreate | None, Body()] = None,
 ) -> dict[str, Any]:
-    demand = demand_from_row(visible_demand(session, principal, demand_id))  # others' demands: 404
+    demand = demand_from_row(crud.visible_demand(session, principal, demand_id))  # others' demands: 404
     if not principal.is_staff:
         raise forbidden("office")
     session.close()

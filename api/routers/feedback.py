@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import select
 
-from xfd.api.deps import PrincipalDep, SessionDep, StaffDep, not_found
-from xfd.api.routers.demands import visible_demand
+from xfd.api import crud
+from xfd.api.deps import PrincipalDep, SessionDep, StaffDep
 from xfd.api.schemas import FeedbackCreate, FeedbackPublic
-from xfd.api.storage.models import Feedback, ProfileRow
+from xfd.api.storage.models import Feedback
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 
@@ -25,13 +24,7 @@ def _public(f: Feedback) -> dict[str, Any]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FeedbackPublic, summary="匹配反馈 feedback on a match")
 def post_feedback(body: FeedbackCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
-    visible_demand(session, principal, body.demand_id)
-    if session.get(ProfileRow, body.profile_id) is None:
-        raise not_found("profile", body.profile_id)
-    row = Feedback(demand_id=body.demand_id, profile_id=body.profile_id, verdict=body.verdict,
-                   note=body.note, score=body.score, created_by=principal.key_id)
-    session.add(row)
-    session.commit()
+    row = crud.add_feedback(session, principal, body.demand_id, body.profile_id, body.verdict, body.note, body.score)
     return _public(row)
 
 
@@ -42,7 +35,4 @@ def list_feedback(
     demand_id: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
     limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
 ) -> list[dict[str, Any]]:
-    query = select(Feedback).order_by(Feedback.id)
-    if demand_id is not None:
-        query = query.where(Feedback.demand_id == demand_id)
-    return [_public(f) for f in session.scalars(query.limit(limit))]
+    return [_public(f) for f in crud.list_feedback(session, demand_id, limit)]

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from sqlalchemy import func, select
 
+from xfd.api import crud
 from xfd.api.deps import EngineDep, SessionDep
 from xfd.api.schemas import Health
-from xfd.api.storage.models import ProfileRow
 
 router = APIRouter(tags=["health"])
 
@@ -15,5 +14,4 @@ router = APIRouter(tags=["health"])
 def healthz(session: SessionDep, engine: EngineDep) -> Health:
     if not engine.loaded:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "模型加载中 model is loading")
-    n = session.scalar(select(func.count()).select_from(ProfileRow)) or 0
-    return Health(status="ok", model=engine.model_name, profiles=n, index_ready=engine.index_ready)
+    return Health(status="ok", model=engine.model_name, profiles=crud.count_profiles(session), index_ready=engine.index_ready)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
-from sqlalchemy import select
 
-from xfd.api.deps import AdminDep, SessionDep, field_error, not_found
+from xfd.api import crud
+from xfd.api.deps import AdminDep, SessionDep, field_error
 from xfd.api.schemas import KeyCreate, KeyCreated, KeyPublic
-from xfd.api.security import KeyError_, create_key
+from xfd.api.security import KeyError_
 from xfd.api.storage.models import ApiKey
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -22,23 +22,17 @@ def _public(k: ApiKey) -> dict[str, Any]:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=KeyCreated, summary="新建密钥 create a key (shown once)")
 def post_key(body: KeyCreate, _who: AdminDep, session: SessionDep) -> dict[str, Any]:
     try:
-        row, plaintext = create_key(session, body.role, body.enterprise, body.note)
+        row, plaintext = crud.create_key(session, body.role, body.enterprise, body.note)
     except KeyError_ as exc:
         raise field_error(["body", "enterprise"], str(exc)) from None
-    session.commit()
     return {**_public(row), "key": plaintext}
 
 
 @router.get("", response_model=list[KeyPublic], summary="密钥列表 list keys (no secrets)")
 def list_keys(_who: AdminDep, session: SessionDep) -> list[dict[str, Any]]:
-    return [_public(k) for k in session.scalars(select(ApiKey).order_by(ApiKey.id))]
+    return [_public(k) for k in crud.list_keys(session)]
 
 
 @router.delete("/{key_id}", response_model=KeyPublic, summary="吊销密钥 revoke a key")
 def revoke_key(key_id: Annotated[int, Path(ge=1, le=2**62)], _who: AdminDep, session: SessionDep) -> dict[str, Any]:
-    row = session.get(ApiKey, key_id)
-    if row is None:
-        raise not_found("key", key_id)
-    row.revoked = True
-    session.commit()
-    return _public(row)
+    return _public(crud.revoke_key(session, key_id))

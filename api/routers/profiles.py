@@ -6,55 +6,18 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, Body, File, Form, Query, UploadFile
 from fastapi import Path as PathParam
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from xfd.api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error, not_found, record_error
-from xfd.api.records import profile_fields, profile_public, record_error_type, validate_profile
+from xfd.api import crud
+from xfd.api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error, record_error
+from xfd.api.records import profile_public, record_error_type, validate_profile
 from xfd.api.schemas import ProfileCreate, ProfilePublic, ProfilesUpserted
-from xfd.api.storage.models import ProfileRow
 from xfd.matching.types import Profile
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
 FORMATS = ("jsonl", "json", "ndjson", "csv", "tsv", "xlsx")
-
-
-def upsert_profiles(session: Session, profiles: list[Profile]) -> ProfilesUpserted:
-    """Insert or replace profiles by id (last one wins within the list); caller commits."""
-    by_id: dict[str, Profile] = {}
-    for p in profiles:
-        by_id[p.id] = p
-    ids = list(by_id)
-    existing: dict[str, ProfileRow] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        existing.update({r.id: r for r in session.scalars(select(ProfileRow).where(ProfileRow.id.in_(chunk)))})
-    for pid, p in by_id.items():
-        fields = profile_fields(p)
-        row = existing.get(pid)
-        if row is None:
-            session.add(ProfileRow(id=pid, **fields))
-        else:
-            for name, value in fields.items():
-                setattr(row, name, value)
-    session.flush()
-    return ProfilesUpserted(upserted=len(ids), created=len(ids) - len(existing), updated=len(existing), ids=ids)
-
-
-def commit_profiles(session: Session, profiles: list[Profile]) -> ProfilesUpserted:
-    """Upsert and commit, retrying when a concurrent writer inserted one of the ids first."""
-    for _attempt in range(3):
-        try:
-            result = upsert_profiles(session, profiles)
-            session.commit()
-            return result
-        except IntegrityError:
-            session.rollback()
-    raise HTTPException(status.HTTP_409_CONFLICT, "并发冲突，请重试 conflicting concurrent write, retry")
 
 
 @router.post("", response_model=ProfilesUpserted, summary="批量写入人员 upsert profiles by id")
@@ -74,7 +37,7 @@ def post_profiles(
             profiles.append(validate_profile(item.model_dump(mode="json", exclude_unset=True, exclude_none=True)))
         except record_error_cls as exc:
             raise record_error(exc, ["body", i]) from None
-    result = commit_profiles(session, profiles)
+    result = crud.commit_profiles(session, profiles)
     engine.invalidate()
     return result
 
@@ -121,7 +84,7 @@ def import_profiles(
         raise field_error(["body", "file"], f"{name}: 文件中没有记录 no records in the file")
     if len(profiles) > settings.max_profiles_per_request:
         raise field_error(["body", "file"], f"一次最多 {settings.max_profiles_per_request} 条 at most {settings.max_profiles_per_request} profiles per file")
-    result = commit_profiles(session, profiles)
+    result = crud.commit_profiles(session, profiles)
     engine.invalidate()
     return result
 
@@ -133,13 +96,9 @@ def list_profiles(
     limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    rows = session.scalars(select(ProfileRow).order_by(ProfileRow.id).offset(offset).limit(limit))
-    return [profile_public(r) for r in rows]
+    return [profile_public(r) for r in crud.list_profiles(session, limit, offset)]
 
 
 @router.get("/{profile_id}", response_model=ProfilePublic, summary="单个人员 one profile")
 def get_profile(profile_id: Annotated[str, PathParam(max_length=200, pattern=r"^[^\x00]+$")], _who: StaffDep, session: SessionDep) -> dict[str, Any]:
-    row = session.get(ProfileRow, profile_id)
-    if row is None:
-        raise not_found("profile", profile_id)
-    return profile_public(row)
+    return profile_public(crud.get_profile(session, profile_id))

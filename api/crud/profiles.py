@@ -1,0 +1,87 @@
+"""Profiles: upsert by id, list, get, names for recommendation lists."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from xfd.api.errors import Conflict, NotFound
+from xfd.api.records import profile_fields, profile_from_row
+from xfd.api.schemas import ProfilesUpserted
+from xfd.api.storage.models import ProfileRow
+from xfd.matching.types import Profile
+
+#: ids looked up per ``IN (…)`` query (keeps SQLite's parameter limit far away)
+ID_CHUNK = 500
+#: attempts of an upsert racing a concurrent writer of the same new id
+WRITE_ATTEMPTS = 3
+CONCURRENT_WRITE = "并发冲突，请重试 conflicting concurrent write, retry"
+
+
+def upsert_profiles(session: Session, profiles: Sequence[Profile]) -> ProfilesUpserted:
+    """Insert or replace profiles by id (last one wins within the list); the caller commits."""
+    by_id: dict[str, Profile] = {}
+    for p in profiles:
+        by_id[p.id] = p
+    ids = list(by_id)
+    existing: dict[str, ProfileRow] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start : start + ID_CHUNK]
+        existing.update({r.id: r for r in session.scalars(select(ProfileRow).where(ProfileRow.id.in_(chunk)))})
+    for pid, p in by_id.items():
+        fields = profile_fields(p)
+        row = existing.get(pid)
+        if row is None:
+            session.add(ProfileRow(id=pid, **fields))
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+    session.flush()
+    return ProfilesUpserted(upserted=len(ids), created=len(ids) - len(existing), updated=len(existing), ids=ids)
+
+
+def commit_profiles(session: Session, profiles: Sequence[Profile]) -> ProfilesUpserted:
+    """Upsert and commit, retrying when a concurrent writer inserted one of the ids first
+    (``Conflict`` after ``WRITE_ATTEMPTS`` tries)."""
+    for _attempt in range(WRITE_ATTEMPTS):
+        try:
+            result = upsert_profiles(session, profiles)
+            session.commit()
+            return result
+        except IntegrityError:
+            session.rollback()
+    raise Conflict(CONCURRENT_WRITE)
+
+
+def list_profiles(session: Session, limit: int | None = None, offset: int = 0) -> list[ProfileRow]:
+    """Profile rows ordered by id; ``limit`` None means all."""
+    return list(session.scalars(select(ProfileRow).order_by(ProfileRow.id).offset(offset).limit(limit)))
+
+
+def get_profile(session: Session, profile_id: str) -> ProfileRow:
+    """The row, or ``NotFound("profile", id)``."""
+    row = session.get(ProfileRow, profile_id)
+    if row is None:
+        raise NotFound("profile", profile_id)
+    return row
+
+
+def load_profiles(session: Session) -> list[Profile]:
+    """Every stored profile as a domain record, ordered by id (what the match index is fitted on)."""
+    return [profile_from_row(r) for r in list_profiles(session)]
+
+
+def count_profiles(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ProfileRow)) or 0
+
+
+def profile_labels(session: Session, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``{profile id: (name, kind)}`` of the ids that exist (in one transaction)."""
+    labels: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = list(ids[start : start + ID_CHUNK])
+        for r in session.execute(select(ProfileRow.id, ProfileRow.name, ProfileRow.kind).where(ProfileRow.id.in_(chunk))):
+            labels[r.id] = (r.name, r.kind)
+    return labels
