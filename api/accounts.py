@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -244,3 +245,38 @@ def cookie_secret(session: Session) -> str:
 
 def count_users(session: Session) -> int:
     return int(session.scalar(select(func.count(User.id))) or 0)
+
+
+class DemoAccount(NamedTuple):
+    """A demo login printed by ``xfd demo``: username, password, role and what it is bound to."""
+
+    username: str
+    password: str
+    role: str
+    binding: str
+
+
+def demo_teacher(session: Session) -> str | None:
+    """The id of a teacher who leads a team: the first teacher member of the first team profile."""
+    for team in session.scalars(select(ProfileRow).where(ProfileRow.kind == "team").order_by(ProfileRow.id)):
+        for pid in team.members or []:
+            p = session.get(ProfileRow, str(pid))
+            if p is not None and p.kind == "teacher":
+                return p.id
+    return session.scalar(select(ProfileRow.id).where(ProfileRow.kind == "teacher").order_by(ProfileRow.id))
+
+
+def create_demo_accounts(session: Session, enterprises: Sequence[str], teacher: str | None) -> list[DemoAccount]:
+    """Accounts for a demo database (the caller commits): ``office``, ``admin``,
+    ``enterprise1``/``enterprise2``… bound to ``enterprises`` and ``teacher`` bound
+    to the ``teacher`` profile; each password is ``<username>-demo``."""
+    wanted = [("office", "office", None, None), ("admin", "admin", None, None)]
+    wanted += [(f"enterprise{i}", "enterprise", e, None) for i, e in enumerate(enterprises, 1)]
+    if teacher:
+        wanted.append(("teacher", "teacher", None, teacher))
+    out = []
+    for username, role, enterprise, profile in wanted:
+        password = f"{username}-demo"
+        create_user(session, role, username, password, enterprise=enterprise, profile=profile)
+        out.append(DemoAccount(username, password, role, enterprise or profile or ""))
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xfd.api import crud
@@ -152,3 +153,9 @@ def suggest_disciplines(engine: MatchEngine, demand: Demand) -> list[str]:
 def set_disciplines(session: Session, row: DemandRow, disciplines: list[str]) -> None:
     """The office confirms or edits the disciplines a demand's team must cover (the caller commits)."""
     row.disciplines = list(dict.fromkeys(disciplines))
+
+
+def teacher_demands(session: Session, profile_id: str) -> list[DemandRow]:
+    """The demands whose accepted team includes this profile, newest first."""
+    rows = session.scalars(select(DemandRow).order_by(DemandRow.created_at.desc(), DemandRow.id))
+    return [r for r in rows if profile_id in (r.assigned_team or [])]

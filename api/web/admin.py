@@ -1,0 +1,79 @@
+"""Admin pages: people's accounts (create, disable, enable) and API keys
+(create — the key is shown once —, revoke).  Through ``xfd.api.accounts`` and
+``xfd.api.crud``, the same functions ``xfd users`` and ``xfd keys`` call."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from xfd.api import accounts, crud
+from xfd.api.deps import SessionDep
+from xfd.api.security import KeyError_
+from xfd.api.web.auth import PageError, Viewer, csrf_for, require
+from xfd.api.web.render import PageRoute, page
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+Admin = Annotated[Viewer, Depends(require("admin"))]
+AdminForm = Annotated[Viewer, Depends(csrf_for("admin"))]
+Text = Annotated[str, Form(max_length=200)]
+
+
+def _users_page(request: Request, viewer: Viewer, session: SessionDep, status_code: int = 200, **context: object) -> HTMLResponse:
+    return page(request, "users.html", viewer, status_code=status_code, users=accounts.list_users(session),
+                roles=accounts.ROLES, role_names=accounts.ROLE_NAMES_ZH, values=context.pop("values", {}), **context)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users(request: Request, viewer: Admin, session: SessionDep, done: str = "") -> HTMLResponse:
+    flash = {"created": "账号已创建。 Account created.", "disabled": "账号已停用。 Account disabled.",
+             "enabled": "账号已启用。 Account enabled."}.get(done, "")
+    return _users_page(request, viewer, session, flash=flash)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def create_user(request: Request, viewer: AdminForm, session: SessionDep, role: Text, username: Text,
+                password: Annotated[str, Form(max_length=1000)], enterprise: Text = "", profile: Text = "",
+                display_name: Text = "") -> Response:
+    try:
+        accounts.create_user(session, role, username, password, enterprise=enterprise, profile=profile,
+                             display_name=display_name)
+    except accounts.AccountError as exc:
+        session.rollback()
+        values = {"role": role, "username": username, "enterprise": enterprise, "profile": profile, "display_name": display_name}
+        return _users_page(request, viewer, session, 422, values=values, errors={exc.field: str(exc)})
+    session.commit()
+    return RedirectResponse("/admin/users?done=created", status_code=303)
+
+
+@router.post("/admin/users/{username}/disable", response_class=HTMLResponse)
+def disable_user(username: str, viewer: AdminForm, session: SessionDep, enable: Annotated[int, Form()] = 0) -> Response:
+    try:
+        accounts.set_disabled(session, username, disabled=not enable)
+    except accounts.AccountError as exc:
+        raise PageError(404, str(exc)) from None
+    session.commit()
+    return RedirectResponse(f"/admin/users?done={'enabled' if enable else 'disabled'}", status_code=303)
+
+
+@router.get("/admin/keys", response_class=HTMLResponse)
+def keys(request: Request, viewer: Admin, session: SessionDep) -> HTMLResponse:
+    return page(request, "keys.html", viewer, keys=crud.list_keys(session), created=None, error="")
+
+
+@router.post("/admin/keys", response_class=HTMLResponse)
+def create_key(request: Request, viewer: AdminForm, session: SessionDep, role: Text, enterprise: Text = "",
+               note: Text = "") -> HTMLResponse:
+    try:
+        row, plaintext = crud.create_key(session, role, enterprise or None, note)
+    except KeyError_ as exc:
+        session.rollback()
+        return page(request, "keys.html", viewer, status_code=422, keys=crud.list_keys(session), created=None, error=str(exc))
+    return page(request, "keys.html", viewer, keys=crud.list_keys(session), created=(row, plaintext), error="")
+
+
+@router.post("/admin/keys/{key_id}/revoke", response_class=HTMLResponse)
+def revoke_key(key_id: int, viewer: AdminForm, session: SessionDep) -> Response:
+    crud.revoke_key(session, key_id)
+    return RedirectResponse("/admin/keys", status_code=303)
