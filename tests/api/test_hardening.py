@@ -1,0 +1,166 @@
+"""Hardening probes of issue 12, in process: rate limits, the audit log,
+pagination on every list, OPTIONS/405 ``Allow``, timestamps, key revocation,
+feedback without a profile oracle.
+
+Oversized requests against a real server: ``test_hardening_server.py``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.fakes import FakeScorer, greedy_planner
+from xfd.api.app import create_app
+from xfd.api.security import create_key
+from xfd.api.settings import Settings
+
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def make_app(db: Path, **kw):
+    settings = Settings(**{"database_url": f"sqlite:///{db}", "model": "fake", "rate_limit": "100000/minute", **kw})
+    return create_app(settings, scorer_factory=FakeScorer, planner=greedy_planner)
+
+
+def add_key(app, role: str, enterprise: str | None = None) -> dict[str, str]:
+    with app.state.sessions() as s:
+        _, key = create_key(s, role, enterprise)
+        s.commit()
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    return make_app(tmp_path / "xfd.db")
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def keys(app, client) -> dict[str, dict[str, str]]:
+    return {"office": add_key(app, "office"), "admin": add_key(app, "admin"),
+            "a": add_key(app, "enterprise", "E1"), "b": add_key(app, "enterprise", "E2")}
+
+
+# -- rate limits -------------------------------------------------------------------------------
+def test_n_plus_one_requests_in_the_window_the_last_is_429(tmp_path: Path):
+    app = make_app(tmp_path / "r.db", rate_limit="5/minute")
+    with TestClient(app) as client:
+        office, other = add_key(app, "office"), add_key(app, "office")
+        codes = [client.get("/v1/demands", headers=office).status_code for _ in range(6)]
+        assert codes == [200] * 5 + [429]
+        last = client.get("/v1/demands", headers=office)
+        assert last.status_code == 429
+        assert 1 <= int(last.headers["Retry-After"]) <= 60
+        assert "请求过于频繁" in last.json()["detail"] and "too many requests (limit 5/minute)" in last.json()["detail"]
+        assert client.get("/v1/demands", headers=other).status_code == 200  # per key
+        assert [client.get("/healthz").status_code for _ in range(10)] == [200] * 10  # exempt
+
+
+def test_rate_limit_per_address_counts_every_key(tmp_path: Path):
+    app = make_app(tmp_path / "r.db", rate_limit_per_address="4/minute")
+    with TestClient(app) as client:
+        codes = [client.get("/v1/demands", headers={"Authorization": f"Bearer made-up-{i}"}).status_code
+                 for i in range(5)]
+        assert codes == [401] * 4 + [429]
+
+
+def test_login_rate_is_shared_and_counted_per_name(tmp_path: Path):
+    from starlette.requests import Request
+
+    from xfd.api.ratelimit import hit_login
+
+    app = make_app(tmp_path / "r.db", rate_limit_login="2/minute")
+    request = Request({"type": "http", "app": app, "headers": [], "method": "POST", "path": "/login"})
+    assert hit_login(request, "Zhang") is None
+    assert hit_login(request, "zhang ") is None
+    limited = hit_login(request, "ZHANG")
+    assert limited is not None and 0 < limited.retry_after <= 60
+    assert hit_login(request, "li") is None
+
+
+def test_bad_rate_setting_names_the_value():
+    with pytest.raises(ValueError, match="invalid rate 'lots'"):
+        Settings(rate_limit="lots")
+
+
+# -- audit log --------------------------------------------------------------------------------
+def _fill(path: str, operation: dict) -> str:
+    params = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") == "path"}
+    for name, p in params.items():
+        kind = p.get("schema", {}).get("type")
+        path = path.replace("{" + name + "}", "999999" if kind == "integer" else "zz-none")
+    return path
+
+
+def test_every_write_route_in_the_openapi_document_leaves_an_audit_row(client, keys):
+    schema = client.get("/openapi.json").json()
+    expected = []
+    for path, item in schema["paths"].items():
+        for method in WRITE_METHODS:
+            if method in item:
+                r = client.request(method.upper(), _fill(path, item[method]), headers=keys["admin"], json={})
+                assert r.status_code < 500, (method, path, r.status_code, r.text[:200])
+                expected.append((method.upper(), path, r.status_code))
+    assert len(expected) >= 8
+    rows = client.get("/v1/audit?limit=1000", headers=keys["admin"]).json()
+    logged = {(row["method"], row["route"], row["status"]) for row in rows}
+    missing = [e for e in expected if e not in logged]
+    assert not missing, missing
+    assert all(row["role"] == "admin" and row["key_prefix"].startswith("xfd_") for row in rows)
+
+
+def test_audit_row_says_who_what_and_target(client, keys):
+    r = client.post("/v1/demands", headers=keys["a"], json={"id": "DA1", "title": "钢板表面缺陷检测"})
+    assert r.status_code == 201
+    client.patch("/v1/demands/DA1", headers={"Authorization": "Bearer nope"}, json={"status": "withdrawn"})
+    rows = client.get("/v1/audit", headers=keys["admin"]).json()
+    assert [row["method"] for row in rows] == ["PATCH", "POST"]  # newest first, GETs are not logged
+    patch, post = rows
+    assert (post["role"], post["status"], post["route"], post["target_id"]) == ("enterprise", 201, "/v1/demands", "DA1")
+    assert post["key_id"] is not None and ISO_UTC.match(post["at"])
+    assert (patch["role"], patch["key_id"], patch["status"], patch["target_id"]) == (None, None, 401, "DA1")
+    assert patch["route"] == "/v1/demands/{demand_id}"
+
+
+def test_audit_is_admin_only_and_filters(client, keys):
+    for who in ("office", "a"):
+        assert client.get("/v1/audit", headers=keys[who]).status_code == 403
+    assert client.get("/v1/audit").status_code == 401
+    client.post("/v1/demands", headers=keys["office"], json={"id": "D1", "title": "t", "enterprise": "E1"})
+    client.post("/v1/demands", headers=keys["a"], json={"id": "D2", "title": "t"})
+    rows = client.get("/v1/audit?target_id=D2", headers=keys["admin"]).json()
+    assert [row["target_id"] for row in rows] == ["D2"]
+    assert client.get("/v1/audit?method=GET", headers=keys["admin"]).status_code == 422
+    since = client.get("/v1/audit?since=2999-01-01T00:00:00Z", headers=keys["admin"])
+    assert since.status_code == 200 and since.json() == []
+
+
+# -- OPTIONS and 405 -------------------------------------------------------------------------
+@pytest.mark.parametrize("path,allow", [
+    ("/v1/demands", "GET, HEAD, POST, OPTIONS"),
+    ("/v1/keys/3", "DELETE, OPTIONS"),
+    ("/healthz", "GET, HEAD, OPTIONS"),
+])
+def test_options_lists_every_method_of_the_path(client, path, allow):
+    r = client.options(path)
+    assert r.status_code == 204
+    assert r.headers["allow"] == allow
+
+
+def test_options_on_unknown_path_is_404(client):
+    assert client.options("/v1/nothing-here").status_code == 404
+
+
+def test_405_carries_the_full_allow(client, keys):
+    r = client.put("/v1/demands", headers=keys["office"], json={})
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, HEAD, POST, OPTIONS"
