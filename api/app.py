@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
-from xfd.api import crud
+from xfd.api import crud, web
 from xfd.api.edge import install_edge
 from xfd.api.engine import IndexUnavailable, MatchEngine, Scorer, default_scorer_factory
 from xfd.api.errors import Conflict, FieldInvalid, Forbidden, NotFound
@@ -219,4 +219,5 @@ def create_app(
 
     for module in (health, profiles, demands, runs, feedback, keys):
         app.include_router(module.router)
+    web.mount(app)  # the pages for people (api/web), after the API routes
     return app
