@@ -1,0 +1,47 @@
+"""A demand's status history, outcome and rating (``/v1/demands/{id}/…``).
+
+Thin: every rule (who, which status, once only) lives in
+``xfd.api.crud.lifecycle`` / ``xfd.api.crud.service``.  Another
+enterprise's demand answers exactly like a missing one (404).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, status
+
+from xfd.api.crud import lifecycle as crud_lifecycle
+from xfd.api.crud import service as crud_service
+from xfd.api.crud.teams import outcome_public, rating_public
+from xfd.api.deps import PrincipalDep, SessionDep
+from xfd.api.service_schemas import HistoryPublic, OutcomeCreate, OutcomePublic, RatingCreate, RatingPublic
+
+router = APIRouter(prefix="/v1/demands", tags=["lifecycle"])
+
+DemandId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$", description="demand id")]
+NOT_FOUND = {404: {"description": "no such demand, or another enterprise's (the same answer)"}}
+
+
+@router.get("/{demand_id}/history", response_model=list[HistoryPublic], responses=NOT_FOUND,
+            summary="状态变更记录 the demand's status changes, oldest first")
+def history(demand_id: DemandId, principal: PrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
+    return crud_lifecycle.demand_history(session, principal, demand_id)
+
+
+@router.post("/{demand_id}/outcome", status_code=status.HTTP_201_CREATED, response_model=OutcomePublic,
+             responses={**NOT_FOUND, 403: {"description": "not the office or the team's lead"},
+                        409: {"description": "the demand is not in_service"}},
+             summary="登记成果 record the outcome: in_service -> solved / unsolved")
+def post_outcome(demand_id: DemandId, body: OutcomeCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    outcome, row = crud_service.add_outcome(session, principal, demand_id, body.solved, body.contract_amount,
+                                            body.patents, body.papers, body.other, body.note)
+    return outcome_public(outcome, crud_lifecycle.public_demand_id(row, principal))
+
+
+@router.post("/{demand_id}/rating", status_code=status.HTTP_201_CREATED, response_model=RatingPublic,
+             responses={**NOT_FOUND, 403: {"description": "not the demand's enterprise"},
+                        409: {"description": "not solved/unsolved yet, or already rated"}},
+             summary="企业评价 the enterprise rates its closed demand (once)")
+def post_rating(demand_id: DemandId, body: RatingCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    rating, row = crud_service.add_rating(session, principal, demand_id, body.satisfaction, body.comment)
+    return rating_public(rating, crud_lifecycle.public_demand_id(row, principal))

@@ -1,0 +1,54 @@
+"""Standing teams and their activities (``/v1/teams``).
+
+The office sees every team, a teacher the teams it is a member of, an
+enterprise the teams of its own demands; any other team answers 404.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+
+from xfd.api.crud import service as crud_service
+from xfd.api.crud import teams as crud_teams
+from xfd.api.deps import PrincipalDep, SessionDep
+from xfd.api.service_schemas import ActivityCreate, ActivityPublic, Semester, TeamPublic
+
+router = APIRouter(prefix="/v1/teams", tags=["teams"])
+
+TeamId = Annotated[str, Path(max_length=100, pattern=r"^[^\x00]+$", description="team id")]
+NOT_FOUND = {404: {"description": "no such team, or one this key may not see (the same answer)"}}
+
+
+@router.get("", response_model=list[TeamPublic], summary="小分队 teams this key may see (oldest first)")
+def list_teams(
+    principal: PrincipalDep,
+    session: SessionDep,
+    semester: Annotated[Semester | None, Query()] = None,
+    demand_id: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]+$")] = None,
+) -> list[dict[str, Any]]:
+    teams = crud_teams.list_teams(session, principal, semester, demand_id)
+    members = crud_teams.members_of(session, [t.id for t in teams])
+    return [crud_teams.team_public(session, t, principal, members[t.id]) for t in teams]
+
+
+@router.get("/{team_id}", response_model=TeamPublic, responses=NOT_FOUND, summary="一个小分队 one team")
+def get_team(team_id: TeamId, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    return crud_teams.team_public(session, crud_teams.visible_team(session, principal, team_id), principal)
+
+
+@router.get("/{team_id}/activities", response_model=list[ActivityPublic], responses=NOT_FOUND,
+            summary="服务活动 the team's activities by date")
+def list_activities(team_id: TeamId, principal: PrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
+    return [crud_teams.activity_public(a) for a in crud_service.list_activities(session, principal, team_id)]
+
+
+@router.post("/{team_id}/activities", status_code=status.HTTP_201_CREATED, response_model=ActivityPublic,
+             responses={**NOT_FOUND, 403: {"description": "not the office or a teacher of this team"},
+                        409: {"description": "the demand is not teamed or in_service"},
+                        422: {"description": "a participant is not a member, or a bad field"}},
+             summary="记录服务活动 log an activity (the first one starts the service)")
+def post_activity(team_id: TeamId, body: ActivityCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    activity = crud_service.add_activity(session, principal, team_id, body.date, body.kind, body.hours,
+                                         body.participants, body.note)
+    return crud_teams.activity_public(activity)

@@ -1,0 +1,148 @@
+"""Bodies of the lifecycle routes (status changes, teams, activities, outcomes,
+ratings, performance reports), in the families of ``xfd.api.schemas``:
+``XCreate`` (in, strict: no ``true`` for a number, no string for a boolean)
+and ``XPublic`` (out).  Field meanings: INTERFACES.md "Lifecycle of a demand,
+teams and outcomes"; units: hours, yuan, satisfaction 1–5.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from xfd.api.schemas import Id, _In
+
+Note = Annotated[str, Field(max_length=5000)]
+ActivityKind = Literal["visit", "on-site", "training", "online", "other"]
+ACTIVITY_KINDS: tuple[str, ...] = ("visit", "on-site", "training", "online", "other")
+Semester = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^/?#\s\x00-\x1f]+$",
+                                description="a semester such as 2026秋")]
+GroupBy = Literal["team", "teacher", "college", "county"]
+
+
+class StatusChange(_In):
+    """``PATCH /v1/demands/{id}``: the new ``status`` (a lifecycle status) and a ``reason``
+    (required to return a demand)."""
+
+    status: Annotated[str, Field(min_length=1, max_length=20)]
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+class HistoryPublic(BaseModel):
+    """One status change: ``from`` is None for the creation."""
+
+    id: int
+    from_: str | None = Field(alias="from", serialization_alias="from")
+    to: str
+    status: str
+    reason: str
+    by: str
+    by_key: int | None
+    by_user: int | None
+    at: dt.datetime
+
+    model_config = {"populate_by_name": True}
+
+
+class MemberPublic(BaseModel):
+    profile_id: str
+    role: str
+    score: float
+    covers: list[str]
+
+
+class ActivityCreate(_In):
+    """One service activity of a team; ``participants`` must be members of the team."""
+
+    date: dt.date
+    kind: ActivityKind
+    hours: Annotated[float, Field(strict=True, ge=0.0, le=1000.0, allow_inf_nan=False)]
+    participants: Annotated[list[Id], Field(max_length=100)] = []
+    note: Note = ""
+
+
+class ActivityPublic(BaseModel):
+    id: int
+    team_id: str
+    date: dt.date
+    kind: str
+    hours: float
+    participants: list[str]
+    note: str
+    by: str
+    at: dt.datetime
+
+
+class OutcomeCreate(_In):
+    """What came of a demand: ``contract_amount`` in yuan (technology contracts signed)."""
+
+    solved: Annotated[bool, Field(strict=True)]
+    contract_amount: Annotated[float, Field(strict=True, ge=0.0, le=1e12, allow_inf_nan=False)] = 0.0
+    patents: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 0
+    papers: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 0
+    other: Note = ""
+    note: Note = ""
+
+
+class OutcomePublic(BaseModel):
+    demand_id: str
+    team_id: str
+    solved: bool
+    contract_amount: float
+    patents: int
+    papers: int
+    other: str
+    note: str
+    by: str
+    at: dt.datetime
+
+
+class RatingCreate(_In):
+    """The enterprise's satisfaction with a closed demand, 1 (poor) to 5 (very satisfied)."""
+
+    satisfaction: Annotated[int, Field(strict=True, ge=1, le=5)]
+    comment: Note = ""
+
+
+class RatingPublic(BaseModel):
+    demand_id: str
+    team_id: str
+    satisfaction: int
+    comment: str
+    by: str
+    at: dt.datetime
+
+
+class TeamPublic(BaseModel):
+    """A standing team: its demand (as the caller knows it), semester and members (as in
+    the plan), the demand's status, activities, and the outcome/rating recorded against it."""
+
+    id: str
+    demand_id: str
+    semester: str
+    members: list[MemberPublic]
+    status: str
+    run_id: str | None
+    created_at: dt.datetime
+    activities: list[ActivityPublic]
+    outcome: OutcomePublic | None
+    rating: RatingPublic | None
+
+
+class ReportRowPublic(BaseModel):
+    """One group of a performance report (see ``corpora/performance.toml`` for ``score``)."""
+
+    group: str
+    demands: int
+    solved: int
+    enterprises: int
+    activities: int
+    hours: float
+    students: int
+    grades: int
+    contract_amount: float
+    satisfaction_mean: float | None
+    score: float
+    grade: str
+    students_by_grade: dict[str, int]
