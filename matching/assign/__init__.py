@@ -1,6 +1,7 @@
 """Team formation for demands: encode -> solve -> decode.
 
-``plan_teams`` is the public entry; see ``solve.py`` for the method and
+``plan_teams`` is the public entry; see ``exact.py`` for the method (``solve.py``
+chooses a solver by name) and
 ``../shared/INTERFACES.md`` (plan) for the contract.  Team-kind profiles are
 not placed as members in v1 (capacity 0); teachers and students are.
 """
@@ -12,17 +13,19 @@ import numpy as np
 
 from xfd.matching.assign.check import Violation, check_plan
 from xfd.matching.assign.encode import Index, encode_problem
+from xfd.matching.assign.options import FAIRNESS_MODES, Solution, SolveOptions, SolvePath, SolveStats, SolveStatus
 from xfd.matching.assign.plan import Member, Move, Plan, TeamPlan, Unassigned, decode_plan, plan_to_json, write_plan_xlsx
 from xfd.matching.assign.preflight import Preflight, preflight
 from xfd.matching.assign.problem import TeamProblem
-from xfd.matching.assign.solve import SOLVERS, Solution, SolveOptions
+from xfd.matching.assign.solve import SOLVERS
 from xfd.matching.assign.solve import solve as solve_problem
 from xfd.matching.types import Demand, Profile
 
 __all__ = [
     "plan_teams", "encode_problem", "solve_problem", "decode_plan", "plan_to_json", "write_plan_xlsx",
     "check_plan", "preflight", "Plan", "TeamPlan", "Member", "Unassigned", "Move", "Index",
-    "TeamProblem", "SolveOptions", "Solution", "Violation", "Preflight", "SOLVERS",
+    "TeamProblem", "SolveOptions", "Solution", "SolveStats", "SolveStatus", "SolvePath", "Violation", "Preflight",
+    "SOLVERS", "FAIRNESS_MODES",
 ]
 
 

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from xfd.matching.assign.encode import Index
+from xfd.matching.assign.options import Solution
 from xfd.matching.assign.preflight import DisciplineBalance, Preflight, explain_unstaffed
 from xfd.matching.assign.problem import TeamProblem
-from xfd.matching.assign.solve import Solution
 
 DECIMALS = 6
 
@@ -208,7 +208,8 @@ def compute_moves(problem: TeamProblem, index: Index, members: Sequence[np.ndarr
 
 
 def _why(problem: TeamProblem, index: Index, members: Sequence[np.ndarray], p: int,
-         a: int | None, b: int | None, used: np.ndarray, covers_of) -> str:
+         a: int | None, b: int | None, used: np.ndarray,
+         covers_of: Callable[[int, int], list[str]]) -> str:
     cap = int(problem.capacity[p])
     if a is not None:
         if members[a].size == 0:

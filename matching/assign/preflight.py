@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xfd.matching.assign.common import eligible_mask, individually_feasible
 from xfd.matching.assign.encode import Index
 from xfd.matching.assign.problem import TeamProblem
-from xfd.matching.assign.solve import eligible_mask, individually_feasible
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The team-formation problem as arrays only (no ids, no strings).
 
 Encoding (ids -> rows/cols) lives in :mod:`matching.assign.encode`; solvers in
-:mod:`matching.assign.solve` see a :class:`TeamProblem` and nothing else.
+:mod:`matching.assign.exact`, ``greedy``, ``lsa`` (chosen by name in ``solve``) see a
+:class:`TeamProblem` and nothing else.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +28,12 @@ class TeamProblem:
       0 <= size_min <= size_max.
     - ``grade`` int (P,): 1..4 for students, 0 for teachers/unknown.
     - ``current`` bool (D, P): last semester's members (continuity).
+    - ``students_min``, ``students_max`` int (D,): inclusive bounds on the
+      number of students (non-teachers) in a staffed team; default no bound
+      (0 and ``size_max``).  ``[0, 0]`` = teachers only.
+    - ``distinct_grades`` int (D,) in 0..4: a staffed team's students come from
+      at least min(distinct_grades, number of its students) different grades
+      1..4 (a student with grade 0 adds no grade); 0 = no rule (default).
     """
 
     scores: np.ndarray
@@ -39,6 +46,18 @@ class TeamProblem:
     size_max: np.ndarray
     grade: np.ndarray
     current: np.ndarray
+    students_min: np.ndarray = field(default=None)  # type: ignore[assignment]
+    students_max: np.ndarray = field(default=None)  # type: ignore[assignment]
+    distinct_grades: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        n_d = np.asarray(self.size_max).shape[0] if np.asarray(self.size_max).ndim == 1 else 0
+        if self.students_min is None:
+            self.students_min = np.zeros(n_d, dtype=np.int64)
+        if self.students_max is None:
+            self.students_max = np.asarray(self.size_max, dtype=np.int64).copy() if n_d else np.zeros(0, np.int64)
+        if self.distinct_grades is None:
+            self.distinct_grades = np.zeros(n_d, dtype=np.int64)
 
     @property
     def n_demands(self) -> int:

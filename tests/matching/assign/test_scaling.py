@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.matching.assign.test_solve import PRUNED_OPTS, brute_force, random_problem, solution_key
+from tests.matching.assign.helpers import PRUNED_OPTS, brute_force, random_problem, solution_key
 from xfd.matching.assign import check_plan, encode_problem
-from xfd.matching.assign.solve import SolveOptions, _topk_cols, solve
+from xfd.matching.assign.common import topk_cols as _topk_cols
+from xfd.matching.assign.solve import SolveOptions, solve
 
 
 @pytest.mark.parametrize("P", [5, 100, 640, 1000, 3001])
@@ -53,6 +54,7 @@ def test_warm_and_cold_lp_agree_on_a_medium_batch(fairness):
     cold = solve(pb, "exact", SolveOptions(**base, warm_lp=False))
     assert check_plan(pb, warm.members) == [] and check_plan(pb, cold.members) == []
     assert warm.stats.pricing_rounds >= 2
+    assert warm.stats.warm_start and not cold.stats.warm_start
     assert warm.stats.staffed == cold.stats.staffed
     if fairness == "sum":
         full = solve(pb, "exact", SolveOptions(grade_bonus=0.0, candidates=pb.n_profiles, per_profile=0))
