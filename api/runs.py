@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xfd.api import crud
 from xfd.api.crud.runs import utcnow
+from xfd.api.crud.teams import default_semester, planned_demands
 from xfd.api.engine import MatchEngine
-from xfd.api.records import demand_from_row
 from xfd.api.storage.models import AssignmentRun
 from xfd.matching.registry import choose
 from xfd.matching.types import Demand, Profile
@@ -110,12 +110,16 @@ class RunManager:
             return crud.fail_interrupted_runs(s)
 
     def start(self, session: Session, created_by: int | None, demand_ids: list[str] | None,
-              solver: str | None, continuity_bonus: float | None) -> AssignmentRun:
-        """Create the run row, commit it, then queue the work. Returns the row."""
+              solver: str | None, continuity_bonus: float | None, semester: str | None = None) -> AssignmentRun:
+        """Create the run row, commit it, then queue the work. Returns the row.
+
+        ``semester`` (default: the current one) is the semester whose teams accepting
+        the run creates; each demand's team of an earlier semester is its continuity."""
         params = {
             "demand_ids": demand_ids,
             "solver": solver or self._solver,
             "continuity_bonus": self._bonus if continuity_bonus is None else float(continuity_bonus),
+            "semester": semester or default_semester(),
         }
         run = crud.create_run(session, params, created_by)
         if self._pool is None:
@@ -138,7 +142,7 @@ class RunManager:
                 if run is None:
                     return
                 params = dict(run.params or {})
-                demands = [demand_from_row(r) for r in crud.open_demand_rows(s, params.get("demand_ids"))]
+                demands = planned_demands(s, params.get("demand_ids"), params.get("semester") or default_semester())
             self._set(run_id, progress=0.1)
             plan = plan_for(self._engine, self._planner, demands, params["solver"], params["continuity_bonus"],
                             progress=lambda p: self._set(run_id, progress=p))

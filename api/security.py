@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from xfd.api.storage.models import ApiKey, Enterprise
 
-Role = Literal["office", "enterprise", "admin"]
-ROLES: tuple[str, ...] = ("office", "enterprise", "admin")
+Role = Literal["office", "enterprise", "teacher", "admin"]
+ROLES: tuple[str, ...] = ("office", "enterprise", "teacher", "admin")
 STAFF_ROLES: frozenset[str] = frozenset({"office", "admin"})
 
 
@@ -48,11 +48,13 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(session: Session, role: str, enterprise: str | None = None, note: str = "") -> tuple[ApiKey, str]:
+def create_key(session: Session, role: str, enterprise: str | None = None, note: str = "",
+               profile: str | None = None) -> tuple[ApiKey, str]:
     """Store a new key and return ``(row, plaintext)``; the plaintext is never stored.
 
-    An enterprise key needs ``enterprise``; office and admin keys must not have one.
-    The caller commits.
+    An enterprise key needs ``enterprise``; a teacher key needs ``profile`` (the
+    teacher's own profile id; the profile may be imported later); other keys
+    have neither.  The caller commits.
     """
     if role not in ROLES:
         raise KeyError_(f"role 角色必须是 must be one of {', '.join(ROLES)}, got {role!r}")
@@ -61,6 +63,14 @@ def create_key(session: Session, role: str, enterprise: str | None = None, note:
         raise KeyError_("enterprise 企业密钥需要 --enterprise ID (an enterprise key needs --enterprise ID)")
     if role != "enterprise" and enterprise:
         raise KeyError_(f"enterprise: 只有企业密钥带企业编号 only enterprise keys carry an enterprise id (role {role})")
+    profile = (profile or "").strip() or None
+    if role == "teacher" and not profile:
+        raise KeyError_("profile 教师密钥需要 --profile ID (a teacher key needs --profile ID)")
+    if role != "teacher" and profile:
+        raise KeyError_(f"profile: 只有教师密钥带人员编号 only teacher keys carry a profile id (role {role})")
+    if profile is not None and (len(profile) > 200 or any(c in profile for c in "/?#")
+                                or any(c.isspace() for c in profile)):
+        raise KeyError_(f"profile: 人员编号无效 invalid profile id {profile!r}")
     if enterprise is not None:
         if len(enterprise) > 64 or any(c in enterprise for c in "/?#") or any(c.isspace() for c in enterprise):
             raise KeyError_(f"enterprise: 企业编号无效 invalid enterprise id {enterprise!r}")
@@ -68,7 +78,8 @@ def create_key(session: Session, role: str, enterprise: str | None = None, note:
             session.add(Enterprise(id=enterprise))
     prefix = secrets.token_hex(4)
     plaintext = f"xfd_{prefix}_{secrets.token_urlsafe(32)}"
-    row = ApiKey(key_hash=hash_key(plaintext), prefix=f"xfd_{prefix}", role=role, enterprise_id=enterprise, note=note[:200])
+    row = ApiKey(key_hash=hash_key(plaintext), prefix=f"xfd_{prefix}", role=role, enterprise_id=enterprise,
+                 profile_id=profile, note=note[:200])
     session.add(row)
     session.flush()
     return row, plaintext
@@ -81,4 +92,4 @@ def lookup_key(session: Session, plaintext: str) -> Principal | None:
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext)))
     if row is None or row.revoked:
         return None
-    return Principal(key_id=row.id, role=row.role, enterprise_id=row.enterprise_id)
+    return Principal(key_id=row.id, role=row.role, enterprise_id=row.enterprise_id, profile_id=row.profile_id)

@@ -21,14 +21,6 @@ Semester = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^/?#\s\
 GroupBy = Literal["team", "teacher", "college", "county"]
 
 
-class StatusChange(_In):
-    """``PATCH /v1/demands/{id}``: the new ``status`` (a lifecycle status) and a ``reason``
-    (required to return a demand)."""
-
-    status: Annotated[str, Field(min_length=1, max_length=20)]
-    reason: Annotated[str, Field(max_length=2000)] = ""
-
-
 class HistoryPublic(BaseModel):
     """One status change: ``from`` is None for the creation."""
 

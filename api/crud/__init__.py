@@ -24,6 +24,7 @@ from xfd.api.crud.demands import (
 )
 from xfd.api.crud.feedback import add_feedback, list_feedback
 from xfd.api.crud.keys import create_key, list_keys, revoke_key
+from xfd.api.crud.lifecycle import change_demand_status, demand_history, demand_view, public_demand_id
 from xfd.api.crud.profiles import (
     commit_profiles,
     count_profiles,
@@ -36,6 +37,10 @@ from xfd.api.crud.profiles import (
 from xfd.api.crud.runs import Accepted, accept_run, create_run, fail_interrupted_runs, get_run, list_runs, set_run
 
 __all__ = [
+    "change_demand_status",
+    "demand_history",
+    "demand_view",
+    "public_demand_id",
     "Accepted",
     "StoredDemand",
     "accept_run",

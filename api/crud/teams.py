@@ -8,20 +8,24 @@ enterprise the teams of its own demands.  Any other team is ``NotFound``
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from xfd.api.crud.lifecycle import by_fields, move, public_demand_id
+from xfd.api.crud.demands import open_demand_rows
+from xfd.api.crud.lifecycle import by_fields, find_demand, move, public_demand_id
 from xfd.api.errors import NotFound
+from xfd.api.records import demand_from_row
 from xfd.api.security import Principal
 from xfd.api.storage.models import DemandRow
 from xfd.api.storage.service import Activity, Outcome, Rating, Semester, Team, TeamMember
 from xfd.matching import lifecycle
+from xfd.matching.types import Demand
 
 
 def default_semester(today: dt.date | None = None) -> str:
@@ -80,6 +84,29 @@ def continuity(session: Session, demand_ids: Sequence[str], semester: str) -> di
     return out
 
 
+def with_current_team(demand: Demand, members: tuple[str, ...]) -> Demand:
+    """``demand`` with ``current_team`` replaced (dataclass or pydantic record)."""
+    if hasattr(demand, "model_copy"):
+        return demand.model_copy(update={"current_team": members})
+    return dataclasses.replace(demand, current_team=members)
+
+
+def planned_demands(session: Session, ids: Sequence[str] | None, semester: str) -> list[Demand]:
+    """The demands a run for ``semester`` plans (``accepted``, ``teamed``, ``in_service``;
+    only ``ids`` if given), each with its newest team of another semester as
+    ``current_team`` (else the record's own ``current_team``, or the migrated
+    ``assigned_team``)."""
+    rows = open_demand_rows(session, list(ids) if ids is not None else None)
+    previous = continuity(session, [r.id for r in rows], semester)
+    out = []
+    for row in rows:
+        demand = demand_from_row(row)
+        if row.id in previous:
+            demand = with_current_team(demand, previous[row.id])
+        out.append(demand)
+    return out
+
+
 def _new_team_id() -> str:
     return f"team-{uuid.uuid4().hex[:12]}"
 
@@ -126,7 +153,7 @@ def teams_from_plan(session: Session, plan: dict[str, Any], semester: str, princ
 
 
 # -- reading ---------------------------------------------------------------------------
-def _visible_query(principal: Principal):  # noqa: ANN202  (a Select)
+def _visible_query(principal: Principal) -> Select:
     q = select(Team)
     if principal.is_staff:
         return q
@@ -157,15 +184,26 @@ def visible_team(session: Session, principal: Principal, team_id: str) -> Team:
     return team
 
 
-def list_teams(session: Session, principal: Principal, semester: str | None = None,
-               demand_id: str | None = None) -> list[Team]:
-    """Teams this principal may see, oldest first, optionally of one semester / demand key."""
+def teams_query(session: Session, principal: Principal, semester: str | None = None,
+                demand_id: str | None = None) -> Select:
+    """``select(Team)`` of the teams this principal may see, oldest first, optionally of one
+    semester / demand (as this principal knows the demand)."""
     q = _visible_query(principal)
     if semester is not None:
         q = q.where(Team.semester == semester)
     if demand_id is not None:
-        q = q.where(Team.demand_id == demand_id)
-    return list(session.scalars(q.order_by(Team.created_at, Team.id)))
+        try:
+            key = find_demand(session, principal, demand_id).id
+        except NotFound:
+            key = ""
+        q = q.where(Team.demand_id == key)
+    return q.order_by(Team.created_at, Team.id)
+
+
+def list_teams(session: Session, principal: Principal, semester: str | None = None,
+               demand_id: str | None = None) -> list[Team]:
+    """Teams this principal may see, oldest first, optionally of one semester / demand."""
+    return list(session.scalars(teams_query(session, principal, semester, demand_id)))
 
 
 def member_public(m: TeamMember) -> dict[str, Any]:

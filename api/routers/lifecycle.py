@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from xfd.api.crud import lifecycle as crud_lifecycle
 from xfd.api.crud import service as crud_service
 from xfd.api.crud.teams import outcome_public, rating_public
 from xfd.api.deps import PrincipalDep, SessionDep
+from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, set_page_headers, slice_list
 from xfd.api.service_schemas import HistoryPublic, OutcomeCreate, OutcomePublic, RatingCreate, RatingPublic
 
 router = APIRouter(prefix="/v1/demands", tags=["lifecycle"])
@@ -22,10 +23,14 @@ DemandId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$", descriptio
 NOT_FOUND = {404: {"description": "no such demand, or another enterprise's (the same answer)"}}
 
 
-@router.get("/{demand_id}/history", response_model=list[HistoryPublic], responses=NOT_FOUND,
+@router.get("/{demand_id}/history", response_model=list[HistoryPublic],
+            responses={**NOT_FOUND, 200: {"headers": PAGE_HEADERS_DOC}},
             summary="状态变更记录 the demand's status changes, oldest first")
-def history(demand_id: DemandId, principal: PrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
-    return crud_lifecycle.demand_history(session, principal, demand_id)
+def history(demand_id: DemandId, principal: PrincipalDep, session: SessionDep, page: PageDep, request: Request,
+            response: Response) -> list[dict[str, Any]]:
+    result = slice_list(crud_lifecycle.demand_history(session, principal, demand_id), page)
+    set_page_headers(request, response, page, result.total)
+    return result.items
 
 
 @router.post("/{demand_id}/outcome", status_code=status.HTTP_201_CREATED, response_model=OutcomePublic,

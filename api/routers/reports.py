@@ -3,21 +3,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from xfd.api.crud import service as crud_service
 from xfd.api.deps import SessionDep, StaffDep
+from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, set_page_headers, slice_list
 from xfd.api.service_schemas import GroupBy, ReportRowPublic, Semester
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
-@router.get("/performance", response_model=list[ReportRowPublic],
-            summary="绩效评估 one row per team / teacher / college / county of a semester")
+@router.get("/performance", response_model=list[ReportRowPublic], responses={200: {"headers": PAGE_HEADERS_DOC}},
+            summary="绩效评估 one row per team / teacher / college / county of a semester (by group name)")
 def performance(
     _who: StaffDep,
     session: SessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
     semester: Annotated[Semester, Query()],
     by: Annotated[GroupBy, Query()] = "team",
 ) -> list[dict[str, Any]]:
-    return crud_service.performance_rows(session, semester, by)
+    result = slice_list(crud_service.performance_rows(session, semester, by), page)
+    set_page_headers(request, response, page, result.total)
+    return result.items

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from xfd.api.crud import service as crud_service
 from xfd.api.crud import teams as crud_teams
 from xfd.api.deps import PrincipalDep, SessionDep
+from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers, slice_list
 from xfd.api.service_schemas import ActivityCreate, ActivityPublic, Semester, TeamPublic
 
 router = APIRouter(prefix="/v1/teams", tags=["teams"])
@@ -20,14 +21,20 @@ TeamId = Annotated[str, Path(max_length=100, pattern=r"^[^\x00]+$", description=
 NOT_FOUND = {404: {"description": "no such team, or one this key may not see (the same answer)"}}
 
 
-@router.get("", response_model=list[TeamPublic], summary="小分队 teams this key may see (oldest first)")
+@router.get("", response_model=list[TeamPublic], summary="小分队 teams this key may see (oldest first)",
+            responses={200: {"headers": PAGE_HEADERS_DOC}})
 def list_teams(
     principal: PrincipalDep,
     session: SessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
     semester: Annotated[Semester | None, Query()] = None,
     demand_id: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]+$")] = None,
 ) -> list[dict[str, Any]]:
-    teams = crud_teams.list_teams(session, principal, semester, demand_id)
+    result = paginate(session, crud_teams.teams_query(session, principal, semester, demand_id), page)
+    set_page_headers(request, response, page, result.total)
+    teams = result.items
     members = crud_teams.members_of(session, [t.id for t in teams])
     return [crud_teams.team_public(session, t, principal, members[t.id]) for t in teams]
 
@@ -37,10 +44,13 @@ def get_team(team_id: TeamId, principal: PrincipalDep, session: SessionDep) -> d
     return crud_teams.team_public(session, crud_teams.visible_team(session, principal, team_id), principal)
 
 
-@router.get("/{team_id}/activities", response_model=list[ActivityPublic], responses=NOT_FOUND,
-            summary="服务活动 the team's activities by date")
-def list_activities(team_id: TeamId, principal: PrincipalDep, session: SessionDep) -> list[dict[str, Any]]:
-    return [crud_teams.activity_public(a) for a in crud_service.list_activities(session, principal, team_id)]
+@router.get("/{team_id}/activities", response_model=list[ActivityPublic],
+            responses={**NOT_FOUND, 200: {"headers": PAGE_HEADERS_DOC}}, summary="服务活动 the team's activities by date")
+def list_activities(team_id: TeamId, principal: PrincipalDep, session: SessionDep, page: PageDep, request: Request,
+                    response: Response) -> list[dict[str, Any]]:
+    result = slice_list(crud_service.list_activities(session, principal, team_id), page)
+    set_page_headers(request, response, page, result.total)
+    return [crud_teams.activity_public(a) for a in result.items]
 
 
 @router.post("/{team_id}/activities", status_code=status.HTTP_201_CREATED, response_model=ActivityPublic,
