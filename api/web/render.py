@@ -9,6 +9,7 @@ its status; the data layer's ``NotFound``/``Forbidden``/``Conflict``/
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
@@ -22,6 +23,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from xfd import corpora
 from xfd.api.errors import Conflict, DomainError, FieldInvalid, Forbidden, NotFound
 from xfd.api.web.auth import CSRF_FIELD, LoginRequired, PageError, Viewer
 
@@ -37,6 +39,7 @@ STATUS_LABELS = {
 }
 RUN_LABELS = {"running": "运行中", "done": "已完成", "failed": "失败"}
 KIND_LABELS = {"teacher": "教师", "student": "学生", "team": "团队"}
+ACTOR_LABELS = {"office": "办公室", "enterprise": "企业", "teacher": "教师", "admin": "管理员", "system": "系统", "demo": "演示数据"}
 
 
 def status_label(status: str | None) -> str:
@@ -56,6 +59,17 @@ def highlight(text: str, terms: Iterable[str]) -> Markup:
         last = m.end()
     out.append(escape(text[last:]))
     return Markup("").join(out)
+
+
+@functools.cache
+def _industries() -> dict[str, str]:
+    return corpora.read_industries()
+
+
+def industry_label(code: str | None) -> str:
+    """``C`` -> ``C 制造业`` (GB/T 4754 sections and divisions); unknown codes as given."""
+    names = _industries()
+    return f"{code} {names[code]}" if code and code in names else (code or "")
 
 
 def when(value: dt.datetime | str | None) -> str:
@@ -86,6 +100,8 @@ def url_with(request: Request, **changes: Any) -> str:
 TEMPLATES.env.filters["status"] = status_label
 TEMPLATES.env.filters["highlight"] = highlight
 TEMPLATES.env.filters["when"] = when
+TEMPLATES.env.filters["actor"] = lambda who: ACTOR_LABELS.get(str(who), str(who))
+TEMPLATES.env.filters["industry"] = industry_label
 TEMPLATES.env.filters["urlq"] = lambda s: quote(str(s), safe="")
 TEMPLATES.env.globals.update(RUN_LABELS=RUN_LABELS, KIND_LABELS=KIND_LABELS, CSRF_FIELD=CSRF_FIELD, url_with=url_with)
 

@@ -40,7 +40,7 @@ ACCOUNTS = {  # username: (role, enterprise, profile)
 }
 
 
-def seed(app) -> None:  # noqa: ANN001
+def seed(app) -> None:
     with app.state.sessions() as s:
         crud.commit_profiles(s, [validate_profile(p) for p in PROFILES])
         for username, (role, enterprise, profile) in ACCOUNTS.items():
@@ -57,7 +57,7 @@ def app(tmp_path: Path):
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+def client(app) -> Iterator[TestClient]:
     with TestClient(app, follow_redirects=False) as c:
         seed(app)
         yield c
@@ -72,7 +72,7 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
-def login(c: TestClient, username: str, password: str = PASSWORD):  # noqa: ANN201
+def login(c: TestClient, username: str, password: str = PASSWORD):
     c.cookies.clear()
     token = csrf_of(c.get("/login").text)
     return c.post("/login", data={"username": username, "password": password, "csrf_token": token})
