@@ -30,7 +30,11 @@ from xfd.matching.readers import validate_profile
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "screenshots"
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test dependency (pip install -e '.[test]')")
+if os.environ.get("XFD_REQUIRE_BROWSER") == "1":  # CI (.ci/run): a missing browser is a failure, not a skip
+    from playwright import sync_api
+    assert CHROMIUM.exists(), f"{CHROMIUM} missing: apt-get install chromium fonts-noto-cjk"
+else:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test dependency (pip install -e '.[test]')")
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
 
