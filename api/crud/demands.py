@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -109,9 +109,9 @@ def submit_demand(session: Session, principal: Principal, demand: Demand, idempo
     raise Conflict(CONCURRENT_WRITE)
 
 
-def list_demands(session: Session, principal: Principal, status: str | None = None, enterprise: str | None = None,
-                 limit: int | None = None, offset: int = 0) -> list[DemandRow]:
-    """Demands this principal may see, oldest first; ``enterprise`` filters for staff only."""
+def demands_query(principal: Principal, status: str | None = None, enterprise: str | None = None) -> Select:
+    """``select(DemandRow)`` of the demands this principal may see, oldest first (a total order, for pages);
+    ``enterprise`` filters for staff only."""
     query = select(DemandRow).order_by(DemandRow.created_at, DemandRow.id)
     if not principal.is_staff:
         query = query.where(DemandRow.enterprise_id == principal.enterprise_id)
@@ -119,7 +119,13 @@ def list_demands(session: Session, principal: Principal, status: str | None = No
         query = query.where(DemandRow.enterprise_id == enterprise)
     if status is not None:
         query = query.where(DemandRow.status == status)
-    return list(session.scalars(query.offset(offset).limit(limit)))
+    return query
+
+
+def list_demands(session: Session, principal: Principal, status: str | None = None, enterprise: str | None = None,
+                 limit: int | None = None, offset: int = 0) -> list[DemandRow]:
+    """Demands this principal may see, oldest first; ``enterprise`` filters for staff only."""
+    return list(session.scalars(demands_query(principal, status, enterprise).offset(offset).limit(limit)))
 
 
 def set_demand_status(session: Session, principal: Principal, demand_id: str, status: str) -> DemandRow:

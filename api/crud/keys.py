@@ -1,7 +1,7 @@
 """API keys: create (the plaintext is returned once), list, revoke."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from xfd.api.errors import NotFound
@@ -19,9 +19,14 @@ def create_key(session: Session, role: str, enterprise: str | None = None, note:
     return row, plaintext
 
 
+def keys_query() -> Select:
+    """``select(ApiKey)`` of every key by id (revoked ones included; no secrets are stored)."""
+    return select(ApiKey).order_by(ApiKey.id)
+
+
 def list_keys(session: Session) -> list[ApiKey]:
     """Every key row by id (revoked ones included; no secrets are stored)."""
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+    return list(session.scalars(keys_query()))
 
 
 def revoke_key(session: Session, key_id: int) -> ApiKey:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,9 +55,14 @@ def commit_profiles(session: Session, profiles: Sequence[Profile]) -> ProfilesUp
     raise Conflict(CONCURRENT_WRITE)
 
 
+def profiles_query() -> Select:
+    """``select(ProfileRow)`` ordered by id."""
+    return select(ProfileRow).order_by(ProfileRow.id)
+
+
 def list_profiles(session: Session, limit: int | None = None, offset: int = 0) -> list[ProfileRow]:
     """Profile rows ordered by id; ``limit`` None means all."""
-    return list(session.scalars(select(ProfileRow).order_by(ProfileRow.id).offset(offset).limit(limit)))
+    return list(session.scalars(profiles_query().offset(offset).limit(limit)))
 
 
 def get_profile(session: Session, profile_id: str) -> ProfileRow:

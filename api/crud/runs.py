@@ -5,7 +5,7 @@ import datetime as dt
 import uuid
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from xfd.api.errors import Conflict, NotFound
@@ -43,9 +43,14 @@ def get_run(session: Session, run_id: str) -> AssignmentRun:
     return run
 
 
+def runs_query() -> Select:
+    """``select(AssignmentRun)`` of every run, newest first (ties by id, a total order for pages)."""
+    return select(AssignmentRun).order_by(AssignmentRun.created_at.desc(), AssignmentRun.id.desc())
+
+
 def list_runs(session: Session) -> list[AssignmentRun]:
     """The ``LIST_LIMIT`` newest runs, newest first."""
-    return list(session.scalars(select(AssignmentRun).order_by(AssignmentRun.created_at.desc()).limit(LIST_LIMIT)))
+    return list(session.scalars(runs_query().limit(LIST_LIMIT)))
 
 
 def set_run(session: Session, run_id: str, **values: Any) -> None:

@@ -12,10 +12,11 @@ import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Header, Path, Query, status
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from xfd.api import crud
+from xfd.api.crud.demands import demands_query
 from xfd.api.deps import (
     EngineDep,
     PrincipalDep,
@@ -27,6 +28,7 @@ from xfd.api.deps import (
     forbidden,
     record_error,
 )
+from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 from xfd.api.records import demand_from_row, demand_public, record_error_type, validate_demand
 from xfd.api.runs import check_solver
 from xfd.api.schemas import DemandCreate, DemandPublic, DemandStatus, DemandUpdate, ProposalCreate, RecommendationsPublic
@@ -66,17 +68,20 @@ def create_demand(
                         headers={"Location": f"/v1/demands/{quote(demand.id, safe='')}"})
 
 
-@router.get("", response_model=list[DemandPublic], summary="可见的需求 demands this key may see")
+@router.get("", response_model=list[DemandPublic], summary="可见的需求 demands this key may see",
+            responses={200: {"headers": PAGE_HEADERS_DOC}})
 def list_demands(
     principal: PrincipalDep,
     session: SessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
     status_: Annotated[DemandStatus | None, Query(alias="status")] = None,
     enterprise: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    rows = crud.list_demands(session, principal, status_, enterprise, limit, offset)
-    return [demand_public(r) for r in rows]
+    result = paginate(session, demands_query(principal, status_, enterprise), page)
+    set_page_headers(request, response, page, result.total)
+    return [demand_public(r) for r in result.items]
 
 
 @router.get("/{demand_id}", response_model=DemandPublic, summary="单个需求 one demand",

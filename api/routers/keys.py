@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from xfd.api import crud
+from xfd.api.crud.keys import keys_query
 from xfd.api.deps import AdminDep, SessionDep, field_error
+from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 from xfd.api.schemas import KeyCreate, KeyCreated, KeyPublic
 from xfd.api.security import KeyError_
 from xfd.api.storage.models import ApiKey
@@ -28,9 +30,13 @@ def post_key(body: KeyCreate, _who: AdminDep, session: SessionDep) -> dict[str, 
     return {**_public(row), "key": plaintext}
 
 
-@router.get("", response_model=list[KeyPublic], summary="密钥列表 list keys (no secrets)")
-def list_keys(_who: AdminDep, session: SessionDep) -> list[dict[str, Any]]:
-    return [_public(k) for k in crud.list_keys(session)]
+@router.get("", response_model=list[KeyPublic], summary="密钥列表 list keys (no secrets)",
+            responses={200: {"headers": PAGE_HEADERS_DOC}})
+def list_keys(_who: AdminDep, session: SessionDep, page: PageDep, request: Request, response: Response,
+              ) -> list[dict[str, Any]]:
+    result = paginate(session, keys_query(), page)
+    set_page_headers(request, response, page, result.total)
+    return [_public(k) for k in result.items]
 
 
 @router.delete("/{key_id}", response_model=KeyPublic, summary="吊销密钥 revoke a key")

@@ -6,11 +6,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Query, UploadFile
+from fastapi import APIRouter, Body, File, Form, Request, Response, UploadFile
 from fastapi import Path as PathParam
 
 from xfd.api import crud
+from xfd.api.crud.profiles import profiles_query
 from xfd.api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error, record_error
+from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 from xfd.api.records import profile_public, record_error_type, validate_profile
 from xfd.api.schemas import ProfileCreate, ProfilePublic, ProfilesUpserted
 from xfd.matching.types import Profile
@@ -89,14 +91,13 @@ def import_profiles(
     return result
 
 
-@router.get("", response_model=list[ProfilePublic], summary="人员列表 list profiles")
-def list_profiles(
-    _who: StaffDep,
-    session: SessionDep,
-    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> list[dict[str, Any]]:
-    return [profile_public(r) for r in crud.list_profiles(session, limit, offset)]
+@router.get("", response_model=list[ProfilePublic], summary="人员列表 list profiles",
+            responses={200: {"headers": PAGE_HEADERS_DOC}})
+def list_profiles(_who: StaffDep, session: SessionDep, page: PageDep, request: Request, response: Response,
+                  ) -> list[dict[str, Any]]:
+    result = paginate(session, profiles_query(), page)
+    set_page_headers(request, response, page, result.total)
+    return [profile_public(r) for r in result.items]
 
 
 @router.get("/{profile_id}", response_model=ProfilePublic, summary="单个人员 one profile")

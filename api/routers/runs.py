@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, status
+from fastapi import APIRouter, Body, Path, Request, Response, status
 
 from xfd.api import crud
+from xfd.api.crud.runs import runs_query
 from xfd.api.deps import RunsDep, SessionDep, StaffDep, field_error
+from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 from xfd.api.runs import check_solver
 from xfd.api.schemas import RunAccepted, RunCreate, RunPublic, RunStarted
 from xfd.api.storage.models import AssignmentRun
@@ -48,9 +50,13 @@ def start_run(
     return RunStarted(id=run.id, status="running")
 
 
-@router.get("", response_model=list[RunPublic], summary="分配任务列表 list runs (newest first)")
-def list_runs(_who: StaffDep, session: SessionDep) -> list[dict[str, Any]]:
-    return [_public(r) for r in crud.list_runs(session)]
+@router.get("", response_model=list[RunPublic], summary="分配任务列表 list runs (newest first)",
+            responses={200: {"headers": PAGE_HEADERS_DOC}})
+def list_runs(_who: StaffDep, session: SessionDep, page: PageDep, request: Request, response: Response,
+              ) -> list[dict[str, Any]]:
+    result = paginate(session, runs_query(), page)
+    set_page_headers(request, response, page, result.total)
+    return [_public(r) for r in result.items]
 
 
 @router.get("/{run_id}", response_model=RunPublic, summary="分配任务状态 status, progress and plan")

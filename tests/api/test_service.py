@@ -228,7 +228,7 @@ def test_kill_9_loses_no_acknowledged_demand(tmp_path, kind):
     proc = _start(_server_commands(kind, url, port), env)
     try:
         wait_healthy(base, proc)
-        r = httpx.get(f"{base}/v1/demands", params={"limit": 10000}, headers={"Authorization": f"Bearer {office}"}, timeout=10)
+        r = httpx.get(f"{base}/v1/demands", params={"limit": 1000}, headers={"Authorization": f"Bearer {office}"}, timeout=10)
         stored = {d["id"] for d in r.json()}
         lost = set(acked) - stored
         assert not lost, f"{len(lost)} acknowledged demands lost: {sorted(lost)[:5]}"
