@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     continuity_bonus: float = 0.1
     #: how many assignment runs may execute at the same time
     run_workers: int = Field(default=1, ge=1, le=8)
+    #: indicators, weights and grades of the performance report (TOML; None: corpora/performance.toml)
+    performance_config: str | None = None
     #: largest sum of request header name + value lengths (bytes) -> 431 beyond it
     max_header_bytes: int = Field(default=64 << 10, ge=1024, le=16 << 20)
     #: longest request target, path + query string (bytes) -> 414 beyond it

@@ -182,11 +182,12 @@ def created(session: Session, row: DemandRow, principal: Principal | None, role:
 
 # -- transitions ---------------------------------------------------------------------
 def move(session: Session, row: DemandRow, to: str, principal: Principal | None, channel: str,
-         reason: str = "", actor: str | None = None) -> DemandEvent:
+         reason: str = "", actor: str | None = None, role: str | None = None) -> DemandEvent:
     """Check and apply one transition of ``row`` and write its history row (the caller commits).
 
     Raises ``FieldInvalid`` (unknown status, missing reason), ``Conflict`` (not
-    on the path: 409 naming both states) or ``Forbidden`` (wrong role).
+    on the path: 409 naming both states) or ``Forbidden`` (wrong role).  ``actor``
+    overrides the principal's lifecycle actor, ``role`` the ``by_role`` written.
     """
     who = actor or (actor_of(principal) if principal is not None else "office")
     try:
@@ -201,7 +202,7 @@ def move(session: Session, row: DemandRow, to: str, principal: Principal | None,
         raise LifecycleForbidden(str(exc)) from None
     from_ = row.status
     row.status = to
-    return add_event(session, row, from_, to, principal, reason)
+    return add_event(session, row, from_, to, principal, reason, role=role)
 
 
 def change_demand_status(session: Session, principal: Principal, demand_id: str, status: str,

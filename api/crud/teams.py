@@ -112,13 +112,14 @@ def _new_team_id() -> str:
 
 
 def store_team(session: Session, row: DemandRow, semester: str, members: Sequence[dict[str, Any]],
-               principal: Principal | None, run_id: str | None = None, role: str | None = None) -> Team:
+               principal: Principal | None, run_id: str | None = None, role: str | None = None,
+               team_id: str | None = None) -> Team:
     """Create (or replace the members of) the demand's team of ``semester`` from plan
     members (``profile_id``, ``role``, ``score``, ``covers``); the caller commits."""
     ensure_semester(session, semester)
     team = session.scalar(select(Team).where(Team.demand_id == row.id, Team.semester == semester))
     if team is None:
-        team = Team(id=_new_team_id(), demand_id=row.id, semester=semester, run_id=run_id, **by_fields(principal, role))
+        team = Team(id=team_id or _new_team_id(), demand_id=row.id, semester=semester, run_id=run_id, **by_fields(principal, role))
         session.add(team)
         session.flush()
     else:

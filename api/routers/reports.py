@@ -6,9 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from xfd.api.crud import service as crud_service
-from xfd.api.deps import SessionDep, StaffDep
+from xfd.api.deps import SessionDep, SettingsDep, StaffDep
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, set_page_headers, slice_list
 from xfd.api.service_schemas import GroupBy, ReportRowPublic, Semester
+from xfd.matching.performance import load_config
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -18,12 +19,14 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 def performance(
     _who: StaffDep,
     session: SessionDep,
+    settings: SettingsDep,
     page: PageDep,
     request: Request,
     response: Response,
     semester: Annotated[Semester, Query()],
     by: Annotated[GroupBy, Query()] = "team",
 ) -> list[dict[str, Any]]:
-    result = slice_list(crud_service.performance_rows(session, semester, by), page)
+    config = load_config(settings.performance_config)
+    result = slice_list(crud_service.performance_rows(session, semester, by, config), page)
     set_page_headers(request, response, page, result.total)
     return result.items
