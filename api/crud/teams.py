@@ -22,9 +22,10 @@ from xfd.api.crud.lifecycle import by_fields, find_demand, move, public_demand_i
 from xfd.api.errors import NotFound
 from xfd.api.records import demand_from_row
 from xfd.api.security import Principal
-from xfd.api.storage.models import DemandRow
+from xfd.api.storage.models import DemandRow, ProfileRow
 from xfd.api.storage.service import Activity, Outcome, Rating, Semester, Team, TeamMember
 from xfd.matching import lifecycle
+from xfd.matching.continuity import expand_current_team
 from xfd.matching.types import Demand
 
 
@@ -95,14 +96,18 @@ def planned_demands(session: Session, ids: Sequence[str] | None, semester: str) 
     """The demands a run for ``semester`` plans (``accepted``, ``teamed``, ``in_service``;
     only ``ids`` if given), each with its newest team of another semester as
     ``current_team`` (else the record's own ``current_team``, or the migrated
-    ``assigned_team``)."""
+    ``assigned_team``; a team-kind profile named there stands for its members,
+    ``xfd.matching.continuity``)."""
     rows = open_demand_rows(session, list(ids) if ids is not None else None)
     previous = continuity(session, [r.id for r in rows], semester)
+    squads = {p.id: tuple(p.members or ()) for p in session.scalars(select(ProfileRow).where(ProfileRow.kind == "team"))}
     out = []
     for row in rows:
         demand = demand_from_row(row)
         if row.id in previous:
             demand = with_current_team(demand, previous[row.id])
+        elif squads and demand.current_team:
+            demand = with_current_team(demand, expand_current_team(demand.current_team, squads))
         out.append(demand)
     return out
 
