@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from xfd.api.errors import Conflict, FieldInvalid, NotFound
 from xfd.api.records import demand_fields, demand_public
 from xfd.api.security import Principal
 from xfd.api.storage.models import DemandRow, Enterprise, IdempotencyRecord
+from xfd.api.storage.timestamps import json_ready
 from xfd.matching.types import Demand
 
 IDEMPOTENCY_MISMATCH = "同一幂等键对应了不同的请求内容 Idempotency-Key reused with a different request body"
@@ -75,7 +75,7 @@ def _store_demand(session: Session, principal: Principal, demand: Demand, idempo
         for name, value in demand_fields(demand).items():
             setattr(row, name, value)
     session.flush()
-    payload = jsonable_encoder(demand_public(row))
+    payload = json_ready(demand_public(row))
     if idempotency_key is not None:
         session.add(IdempotencyRecord(key_id=principal.key_id, idem_key=idempotency_key, method="POST",
                                       path="/v1/demands", request_hash=request_hash,

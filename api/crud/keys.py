@@ -1,10 +1,11 @@
 """API keys: create (the plaintext is returned once), list, revoke."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from xfd.api.errors import NotFound
+from xfd.api.errors import Conflict, NotFound
+from xfd.api.security import Principal
 from xfd.api.security import create_key as _create_key
 from xfd.api.storage.models import ApiKey
 
@@ -29,11 +30,21 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(keys_query()))
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey:
-    """Mark the key revoked and commit; ``NotFound("key", id)`` when there is none."""
+def revoke_key(session: Session, key_id: int, by: Principal | None = None) -> ApiKey:
+    """Mark the key revoked and commit; ``NotFound("key", id)`` when there is none.
+
+    ``Conflict`` (nothing changed) when ``by`` would revoke the key it is using, or when
+    the key is the last active admin key (key management would be locked out).
+    """
     row = session.get(ApiKey, key_id)
     if row is None:
         raise NotFound("key", key_id)
+    if by is not None and by.key_id == key_id:
+        raise Conflict(f"不能吊销正在使用的密钥 a key cannot revoke itself (key {key_id}); use another admin key")
+    if row.role == "admin" and not row.revoked:
+        active = session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.role == "admin", ApiKey.revoked.is_(False)))
+        if (active or 0) <= 1:
+            raise Conflict(f"不能吊销最后一个有效的管理员密钥 key {key_id} is the last active admin key; create another first")
     row.revoked = True
     session.commit()
     return row

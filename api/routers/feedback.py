@@ -1,38 +1,41 @@
 """Feedback on a match (accepted / rejected / outcome), kept for recalibration.
 
-The office may give feedback on any demand; an enterprise on its own demands
-only (others answer 404).
+The office may give feedback on any demand and profile; an enterprise on its
+own demands only, about the members of their team (any other demand or
+profile answers 404, as a missing one does), and lists the feedback on its
+own demands.  See ``xfd.api.crud.feedback``.
 """
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from xfd.api import crud
-from xfd.api.deps import PrincipalDep, SessionDep, StaffDep
+from xfd.api.crud.feedback import feedback_query, feedback_view
+from xfd.api.deps import PrincipalDep, SessionDep
+from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 from xfd.api.schemas import FeedbackCreate, FeedbackPublic
-from xfd.api.storage.models import Feedback
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
-
-
-def _public(f: Feedback) -> dict[str, Any]:
-    return {"id": f.id, "demand_id": f.demand_id, "profile_id": f.profile_id, "verdict": f.verdict,
-            "note": f.note, "score": f.score, "created_at": f.created_at}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FeedbackPublic, summary="匹配反馈 feedback on a match")
 def post_feedback(body: FeedbackCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
     row = crud.add_feedback(session, principal, body.demand_id, body.profile_id, body.verdict, body.note, body.score)
-    return _public(row)
+    return feedback_view(session, principal, [row])[0]
 
 
-@router.get("", response_model=list[FeedbackPublic], summary="反馈列表 list feedback")
+@router.get("", response_model=list[FeedbackPublic], summary="反馈列表 list feedback (an enterprise: on its own demands)",
+            responses={200: {"headers": PAGE_HEADERS_DOC}})
 def list_feedback(
-    _who: StaffDep,
+    principal: PrincipalDep,
     session: SessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
     demand_id: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="at most this many (default: all)")] = None,
 ) -> list[dict[str, Any]]:
-    return [_public(f) for f in crud.list_feedback(session, demand_id, limit)]
+    result = paginate(session, feedback_query(principal, demand_id), page)
+    set_page_headers(request, response, page, result.total)
+    return feedback_view(session, principal, result.items)

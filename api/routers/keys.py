@@ -39,6 +39,7 @@ def list_keys(_who: AdminDep, session: SessionDep, page: PageDep, request: Reque
     return [_public(k) for k in result.items]
 
 
-@router.delete("/{key_id}", response_model=KeyPublic, summary="吊销密钥 revoke a key")
-def revoke_key(key_id: Annotated[int, Path(ge=1, le=2**62)], _who: AdminDep, session: SessionDep) -> dict[str, Any]:
-    return _public(crud.revoke_key(session, key_id))
+@router.delete("/{key_id}", response_model=KeyPublic, summary="吊销密钥 revoke a key",
+               responses={409: {"description": "the key in use, or the last active admin key"}})
+def revoke_key(key_id: Annotated[int, Path(ge=1, le=2**62)], who: AdminDep, session: SessionDep) -> dict[str, Any]:
+    return _public(crud.revoke_key(session, key_id, who))

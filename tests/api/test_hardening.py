@@ -164,3 +164,141 @@ def test_405_carries_the_full_allow(client, keys):
     r = client.put("/v1/demands", headers=keys["office"], json={})
     assert r.status_code == 405
     assert r.headers["allow"] == "GET, HEAD, POST, OPTIONS"
+
+
+# -- pagination --------------------------------------------------------------------------------
+def _links(header: str) -> dict[str, str]:
+    return {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', header)}
+
+
+def test_demands_paginated_by_limit_offset_with_total_and_next(client, keys):
+    for i in range(5):
+        assert client.post("/v1/demands", headers=keys["a"], json={"id": f"D{i}", "title": f"需求 {i}"}).status_code == 201
+    client.post("/v1/demands", headers=keys["b"], json={"id": "X1", "title": "别家的"})
+    r = client.get("/v1/demands?limit=2", headers=keys["a"])
+    assert r.status_code == 200 and isinstance(r.json(), list)  # the body stays a JSON array
+    assert [d["id"] for d in r.json()] == ["D0", "D1"]
+    assert r.headers["X-Total-Count"] == "5"  # only what this key may see
+    seen, url = [], "/v1/demands?limit=2"
+    while url:
+        page = client.get(url, headers=keys["a"])
+        seen += [d["id"] for d in page.json()]
+        url = _links(page.headers["Link"]).get("next")
+    assert seen == ["D0", "D1", "D2", "D3", "D4"]
+    last = client.get("/v1/demands?limit=2&offset=4", headers=keys["a"])
+    assert [d["id"] for d in last.json()] == ["D4"]
+    assert "next" not in _links(last.headers["Link"]) and "offset=2" in _links(last.headers["Link"])["prev"]
+    assert len(client.get("/v1/demands", headers=keys["office"]).json()) == 6  # default limit 100
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "offset=-1", "limit=x"])
+def test_bad_page_parameters_are_422(client, keys, query):
+    r = client.get(f"/v1/demands?{query}", headers=keys["office"])
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][0] == "query"
+
+
+def test_every_list_route_is_paginated(client, keys):
+    """Every GET without path parameters that answers a JSON array takes limit/offset and
+    answers X-Total-Count and Link (covers lists added by other modules too)."""
+    schema = client.get("/openapi.json").json()
+    lists = [path for path, item in schema["paths"].items()
+             if "get" in item and "{" not in path
+             and item["get"]["responses"].get("200", {}).get("content", {}).get("application/json", {})
+             .get("schema", {}).get("type") == "array"]
+    assert {"/v1/demands", "/v1/profiles", "/v1/assignment-runs", "/v1/feedback", "/v1/keys", "/v1/audit"} <= set(lists)
+    for path in lists:
+        names = {p["name"] for p in schema["paths"][path]["get"].get("parameters", [])}
+        assert {"limit", "offset"} <= names, path
+        required = [p for p in schema["paths"][path]["get"].get("parameters", []) if p.get("required")]
+        if required:
+            continue  # e.g. a report needing its semester: covered by its own tests
+        r = client.get(f"{path}?limit=1", headers=keys["admin"])
+        assert r.status_code == 200, (path, r.text[:200])
+        assert "X-Total-Count" in r.headers and 'rel="first"' in r.headers["Link"], path
+
+
+# -- keys ----------------------------------------------------------------------------------------
+def test_admin_key_cannot_revoke_itself_nor_the_last_admin_key(app, client, keys):
+    me = client.get("/v1/keys?limit=1000", headers=keys["admin"]).json()
+    admin_id = next(k["id"] for k in me if k["role"] == "admin")
+    r = client.delete(f"/v1/keys/{admin_id}", headers=keys["admin"])
+    assert r.status_code == 409 and "cannot revoke itself" in r.json()["detail"]
+    second = add_key(app, "admin")
+    ids = [k["id"] for k in client.get("/v1/keys", headers=keys["admin"]).json() if k["role"] == "admin"]
+    other_id = max(ids)
+    assert client.delete(f"/v1/keys/{other_id}", headers=keys["admin"]).status_code == 200  # two active: fine
+    assert client.get("/v1/keys", headers=second).status_code == 401
+    # the remaining admin key is the last one: even another admin cannot revoke it
+    third = add_key(app, "admin")
+    third_id = max(k["id"] for k in client.get("/v1/keys", headers=third).json())
+    assert client.delete(f"/v1/keys/{admin_id}", headers=third).status_code == 200
+    r = client.delete(f"/v1/keys/{third_id}", headers=third)
+    assert r.status_code == 409 and "cannot revoke itself" in r.json()["detail"]
+    with app.state.sessions() as s:
+        from xfd.api.crud.keys import revoke_key
+        from xfd.api.errors import Conflict
+        with pytest.raises(Conflict, match="last active admin key"):
+            revoke_key(s, third_id)
+
+
+# -- feedback --------------------------------------------------------------------------------------
+def _team_demand(app, client, keys) -> None:
+    """E1's demand DA1 whose team is T1 (set directly: how a team is formed is not the point here)."""
+    client.post("/v1/profiles", headers=keys["office"], json=[
+        {"id": "T1", "keywords": ["机器视觉"]}, {"id": "T2", "keywords": ["冷链"]}])
+    assert client.post("/v1/demands", headers=keys["a"], json={"id": "DA1", "title": "缺陷检测"}).status_code == 201
+    from xfd.api.storage.models import DemandRow
+    with app.state.sessions() as s:
+        for row in s.query(DemandRow).all():
+            row.assigned_team = ["T1"]
+        s.commit()
+
+
+def test_enterprise_cannot_probe_profile_ids_through_feedback(app, client, keys):
+    _team_demand(app, client, keys)
+    body = {"demand_id": "DA1", "verdict": "accepted"}
+    real_not_shown = client.post("/v1/feedback", headers=keys["a"], json={**body, "profile_id": "T2"})
+    missing = client.post("/v1/feedback", headers=keys["a"], json={**body, "profile_id": "T9"})
+    assert real_not_shown.status_code == missing.status_code == 404
+    assert real_not_shown.json()["detail"].replace("T2", "?") == missing.json()["detail"].replace("T9", "?")
+    ok = client.post("/v1/feedback", headers=keys["a"], json={**body, "profile_id": "T1"})
+    assert ok.status_code == 201 and ok.json()["demand_id"] == "DA1"
+    # the office may record feedback on any real profile
+    assert client.post("/v1/feedback", headers=keys["office"], json={**body, "profile_id": "T2"}).status_code == 201
+    # another enterprise: the demand is not found, whatever the profile
+    other = client.post("/v1/feedback", headers=keys["b"], json={**body, "profile_id": "T1"})
+    assert other.status_code == 404
+
+
+def test_enterprise_lists_feedback_on_its_own_demands_only(app, client, keys):
+    _team_demand(app, client, keys)
+    client.post("/v1/feedback", headers=keys["a"], json={"demand_id": "DA1", "profile_id": "T1", "verdict": "accepted"})
+    mine = client.get("/v1/feedback", headers=keys["a"])
+    assert mine.status_code == 200 and [f["demand_id"] for f in mine.json()] == ["DA1"]
+    assert mine.headers["X-Total-Count"] == "1"
+    assert client.get("/v1/feedback", headers=keys["b"]).json() == []
+    assert client.get("/v1/feedback?demand_id=DA1", headers=keys["b"]).json() == []
+    assert len(client.get("/v1/feedback", headers=keys["office"]).json()) == 1
+
+
+# -- timestamps --------------------------------------------------------------------------------------
+def _times(obj) -> list[str]:
+    if isinstance(obj, dict):
+        return [v for k, v in obj.items() if k.endswith("_at") or k == "at"] + [t for v in obj.values() for t in _times(v)]
+    if isinstance(obj, list):
+        return [t for v in obj for t in _times(v)]
+    return []
+
+
+def test_timestamps_are_utc_with_z_in_every_answer(client, keys):
+    created = client.post("/v1/demands", headers=keys["a"], json={"id": "DT", "title": "时间"})
+    key = client.post("/v1/keys", headers=keys["admin"], json={"role": "office"})
+    answers = [created.json(), key.json(), client.get("/v1/demands/DT", headers=keys["a"]).json(),
+               client.get("/v1/demands", headers=keys["office"]).json(), client.get("/v1/keys", headers=keys["admin"]).json(),
+               client.get("/v1/audit", headers=keys["admin"]).json()]
+    times = [t for a in answers for t in _times(a) if t is not None]
+    assert len(times) >= 8
+    bad = [t for t in times if not ISO_UTC.match(t)]
+    assert not bad, bad
+    assert created.json()["created_at"] == answers[2]["created_at"]  # the same instant, written the same way
