@@ -37,7 +37,9 @@ def plan_teams(profiles: Sequence[Profile], demands: Sequence[Demand], scores: n
     """Staff as many demands as possible, then maximise the sum of member scores.
 
     ``scores`` (len(demands), len(profiles)) in [0, 1] are the scoring core's
-    scores; ``required[i]`` the disciplines demand i must cover.
+    scores; ``required[i]`` the disciplines demand i must cover.  Each
+    demand's ``team_size``, ``students`` and ``distinct_grades`` are hard
+    bounds (see :class:`TeamProblem`).
     ``continuity_bonus`` is added per kept current member (reported apart from
     ``objective``); ``fairness="maxmin"`` first maximises the minimum team
     score (sum of member scores / size_max); ``jitter`` > 0 perturbs pair

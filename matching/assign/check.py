@@ -12,7 +12,7 @@ from xfd.matching.assign.problem import TeamProblem
 class Violation(NamedTuple):
     """One broken hard constraint.  ``demand``/``profile`` are row/col or -1."""
 
-    kind: str   # capacity | duplicate | forbidden | no_teacher | size | coverage | index
+    kind: str   # capacity | duplicate | forbidden | no_teacher | size | students | grades | coverage | index
     demand: int
     profile: int
     detail: str
@@ -47,6 +47,14 @@ def check_plan(problem: TeamProblem, members: Sequence[Sequence[int]]) -> list[V
         if not problem.size_min[d] <= len(m) <= problem.size_max[d]:
             out.append(Violation("size", d, -1, f"size {len(m)} outside "
                                  f"[{problem.size_min[d]}, {problem.size_max[d]}]"))
+        stud = [j for j in u if not problem.is_teacher[j]]
+        lo, hi = int(problem.students_min[d]), int(problem.students_max[d])
+        if not lo <= len(stud) <= hi:
+            out.append(Violation("students", d, -1, f"{len(stud)} students outside [{lo}, {hi}]"))
+        n_g = len({int(problem.grade[j]) for j in stud if problem.grade[j] > 0})
+        want = min(int(problem.distinct_grades[d]), len(stud))
+        if n_g < want:
+            out.append(Violation("grades", d, -1, f"students from {n_g} grades, at least {want} asked"))
         for k in np.nonzero(problem.required[d])[0]:
             if not problem.covers[u, k].any():
                 out.append(Violation("coverage", d, -1, f"discipline column {k} not covered"))

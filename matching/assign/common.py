@@ -24,20 +24,48 @@ def eligible_mask(problem: TeamProblem, rows: np.ndarray | slice = slice(None)) 
     return ~problem.forbidden[rows] & (problem.capacity > 0)[None, :]
 
 
+def students_cap(problem: TeamProblem) -> np.ndarray:
+    """(D,) most students a team may hold: students_max, leaving a seat for the lead."""
+    return np.minimum(problem.students_max, problem.size_max - 1)
+
+
+def grade_rule_ok(n_students: int, n_grades: int, want: int) -> bool:
+    """A team of ``n_students`` students from ``n_grades`` distinct grades 1..4
+    meets ``distinct_grades = want``: n_grades >= min(want, n_students)."""
+    return n_grades >= min(int(want), int(n_students))
+
+
 def individually_feasible(problem: TeamProblem) -> np.ndarray:
     """(D,) bool: the demand could be staffed if it had the whole pool to itself.
 
     Necessary conditions only (an eligible teacher, a coverer per required
-    discipline, size_min eligible members, size_max >= 1); the solver settles
-    the rest.
+    discipline, size_min eligible members, size_max >= 1, enough eligible
+    students for ``students_min``, a student count in range whose grade rule
+    the eligible students' grades can meet); the solver settles the rest.
     """
     elig = eligible_mask(problem)
+    teach = problem.is_teacher[None, :]
+    n_t = (elig & teach).sum(axis=1)
+    n_s = (elig & ~teach).sum(axis=1)
+    cap_s = students_cap(problem)
     ok = problem.size_max >= 1
-    ok &= (elig & problem.is_teacher[None, :]).any(axis=1)
+    ok &= n_t >= 1
     ok &= elig.sum(axis=1) >= np.maximum(problem.size_min, 1)
     # float32 BLAS matmul (integer matmul has no BLAS path); counts < 2**24 are exact
     cov_any = (elig.astype(np.float32) @ problem.covers.astype(np.float32)) > 0.5  # (D, K)
     ok &= ~(problem.required & ~cov_any).any(axis=1)
+    # students: some count N in [lo, hi] must be possible, with its grade rule
+    lo = np.maximum(problem.students_min, problem.size_min - n_t)
+    hi = np.minimum(cap_s, n_s)
+    ok &= np.maximum(lo, 0) <= hi
+    n_g = np.zeros(problem.n_demands, dtype=np.int64)
+    stud = ~problem.is_teacher
+    for g in range(1, 5):
+        n_g += (elig & (stud & (problem.grade == g))[None, :]).any(axis=1)
+    G = problem.distinct_grades
+    lo = np.maximum(lo, 0)
+    grade_ok = np.where(lo <= G, lo <= n_g, G <= n_g)
+    ok &= (lo == 0) | grade_ok
     return ok
 
 
@@ -48,7 +76,14 @@ def team_feasible(problem: TeamProblem, d: int, members: np.ndarray) -> bool:
         return True
     if not (problem.size_min[d] <= members.size <= problem.size_max[d]):
         return False
-    if not problem.is_teacher[members].any():
+    teach = problem.is_teacher[members]
+    if not teach.any():
+        return False
+    n_s = int((~teach).sum())
+    if not (problem.students_min[d] <= n_s <= problem.students_max[d]):
+        return False
+    g = problem.grade[members[~teach]]
+    if not grade_rule_ok(n_s, np.unique(g[g > 0]).size, problem.distinct_grades[d]):
         return False
     need = problem.required[d]
     return bool(problem.covers[members][:, need].any(axis=0).all())

@@ -52,7 +52,8 @@ def encode_problem(
 
     ``scores`` is (len(demands), len(profiles)) in [0, 1], rows in demand
     order, columns in profile order; ``required[i]`` the disciplines demand i
-    must cover (explicit or inferred).  Discipline columns are the union of
+    must cover (explicit or inferred); each demand's ``students`` and
+    ``distinct_grades`` become hard bounds.  Discipline columns are the union of
     all required disciplines (sorted); a profile covers one when it is listed
     verbatim in its own ``disciplines``.  Raises ValueError naming both
     values when sizes disagree or ids repeat.
@@ -99,6 +100,9 @@ def encode_problem(
     current = np.zeros((n_d, n_p), dtype=bool)
     size_min = np.zeros(n_d, dtype=np.int64)
     size_max = np.zeros(n_d, dtype=np.int64)
+    st_min = np.zeros(n_d, dtype=np.int64)
+    st_max = np.zeros(n_d, dtype=np.int64)
+    grades_min = np.zeros(n_d, dtype=np.int64)
     for i, d in enumerate(demands):
         for k in req_t[i]:
             requiredm[i, kcol[k]] = True
@@ -110,11 +114,14 @@ def encode_problem(
                 current[i, j] = True
         lo, hi = d.team_size
         size_min[i], size_max[i] = int(lo), int(hi)
+        st_min[i], st_max[i] = (int(x) for x in d.students)
+        grades_min[i] = int(d.distinct_grades)
 
     problem = TeamProblem(
         scores=scores, is_teacher=is_teacher, capacity=capacity, forbidden=forbidden,
         covers=covers, required=requiredm, size_min=size_min, size_max=size_max,
-        grade=grade, current=current,
+        grade=grade, current=current, students_min=st_min, students_max=st_max,
+        distinct_grades=grades_min,
     ).validate()
     index = Index(
         demand_ids=tuple(dids), profile_ids=tuple(pids), disciplines=disc,

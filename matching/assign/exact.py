@@ -233,7 +233,7 @@ class ExactSolver:
                  fix: tuple[np.ndarray, np.ndarray] | None = None) -> PhaseResult:
         """MILP of ``phase`` on the current columns (``fix``: (mask, values) of x fixed)."""
         ca, cp = self.columns()
-        nc, na = ca.size, self.act.size
+        nc = ca.size
         A, b, nv = self.model_ip.build(ca, cp, count_min, y_fixed)
         c = self.objective(phase, nv, ca, cp, with_z=self.use_z)
         lb, ub = self.var_bounds(nv, nc, y_fixed, t_lb)
@@ -242,7 +242,7 @@ class ExactSolver:
             lb[:nc][keep] = val
             ub[:nc][keep] = val
         integ = np.zeros(nv)
-        integ[:nc + na] = 1
+        integ[self.model_ip.integer_vars(nc)] = 1
         gap = self.opts.fair_gap if phase == "fair" else self.opts.mip_rel_gap
         rl = self.remaining()
         if phase == "fair":
@@ -263,19 +263,21 @@ class ExactSolver:
         base = None
         if last is not None and last[0].status == LPStatus.OPTIMAL and last[1].size == ca.size:
             base = last[0]
-            xi = base.x[:ca.size + self.act.size]
+            xi = base.x[self.model.integer_vars(ca.size)]
             if np.all(np.minimum(np.abs(xi), np.abs(1.0 - xi)) <= 1e-7):
                 self.st.phases.append(f"{phase}: LP optimum integral")
                 return PhaseResult(v, True, np.round(base.x, 9), LPStatus.OPTIMAL, base.fun, ca, cp)
-        if base is not None and self.opts.lp_fix:
+        if base is not None and self.opts.lp_fix and self.act.size >= self.opts.lp_fix_min_demands:
             xi = base.x[:ca.size]
             frac = np.minimum(np.abs(xi), np.abs(1.0 - xi)) > 1e-7
             open_d = np.zeros(self.act.size, dtype=bool)
             open_d[ca[frac]] = True
+            u = base.x[self.model.integer_vars(ca.size)[ca.size + self.act.size:]]
+            open_d[self.model.u_demands()[np.minimum(np.abs(u), np.abs(1.0 - u)) > 1e-7]] = True
             if open_d.mean() <= 0.5:
                 keep = ~open_d[ca]
                 r = self.run_milp(phase, count_min, y_fixed, t_lb, fix=(keep, np.round(xi[keep])))
-                if r.x is not None:
+                if r.x is not None and self._lp_fixed_good(phase, r, v, ca, cp):
                     self.st.phases.append(f"{phase}: LP-fixed MILP on {int(open_d.sum())} open demands")
                     r.bound, r.status = v, LPStatus.LP_FIXED
                     return r
@@ -283,6 +285,17 @@ class ExactSolver:
         self.st.phases.append(f"{phase}: MILP status {r.status.name.lower()}")
         r.bound = v
         return r
+
+    def _lp_fixed_good(self, phase: str, r: PhaseResult, v: float | None, ca: np.ndarray,
+                       cp: np.ndarray) -> bool:
+        """Keep an LP-fixed answer: as many staffed as the LP bound allows (count),
+        within ``lp_fix_gap`` of the LP bound (sum, fair)."""
+        if v is None:
+            return False
+        obj = float(self.objective(phase, r.x.size, ca, cp) @ r.x)
+        if phase == "count":
+            return -obj >= np.floor(-v + 1e-6) - 1e-9
+        return obj - v <= self.opts.lp_fix_gap * max(1.0, abs(v))
 
     def decode(self, r: PhaseResult) -> list[np.ndarray]:
         return r.members(self.act, self.pb.n_demands)
@@ -376,7 +389,7 @@ class ExactSolver:
             elif r.status == LPStatus.LP_FIXED:
                 status = SolveStatus.LP_FIXED
         # every eligible pair is a column: the MILP's own bound is a bound on the full problem
-        if self.complete() and r.x is not None and r.dual_bound is not None:
+        if self.complete() and r.status == LPStatus.OPTIMAL and r.dual_bound is not None:
             ub = -r.dual_bound if ub is None else min(ub, -r.dual_bound)
         return status, ub, incumbent
 

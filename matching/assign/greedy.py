@@ -13,6 +13,7 @@ import numpy as np
 
 from xfd.matching.assign.common import (
     eligible_mask,
+    grade_rule_ok,
     individually_feasible,
     pair_weights,
     plan_value,
@@ -23,46 +24,129 @@ from xfd.matching.assign.options import Solution, SolveOptions, SolveStats, Solv
 from xfd.matching.assign.problem import TeamProblem
 
 
+class _Team:
+    """Demand d's team under construction: members, student count, grades.
+
+    :meth:`can_add` keeps every rule that adding members cannot repair later:
+    at most size_max members, at most ``students_max`` students (and a seat
+    left for a teacher), seats left for the students still needed, and the
+    grade rule after each student (any allowed team can be built in an order
+    that keeps it: distinct grades first).
+    """
+
+    def __init__(self, problem: TeamProblem, d: int, start: list[int]) -> None:
+        self.pb, self.d = problem, d
+        self.members: list[int] = []
+        self.n_s = 0
+        self.grades: set[int] = set()
+        self.has_teacher = False
+        self.smax = int(problem.size_max[d])
+        self.s_lo = int(problem.students_min[d])
+        self.s_hi = min(int(problem.students_max[d]), self.smax - 1)
+        self.G = int(problem.distinct_grades[d])
+        for j in start:
+            self.add(int(j))
+
+    def add(self, j: int) -> None:
+        self.members.append(j)
+        if self.pb.is_teacher[j]:
+            self.has_teacher = True
+        else:
+            self.n_s += 1
+            if self.pb.grade[j] > 0:
+                self.grades.add(int(self.pb.grade[j]))
+
+    def can_add(self, j: int) -> bool:
+        if len(self.members) >= self.smax:
+            return False
+        if self.pb.is_teacher[j]:
+            return self.smax - len(self.members) - 1 >= self.s_lo - self.n_s
+        if self.n_s + 1 > self.s_hi:
+            return False
+        g = int(self.pb.grade[j])
+        ng = len(self.grades) + (1 if g > 0 and g not in self.grades else 0)
+        return grade_rule_ok(self.n_s + 1, ng, self.G)
+
+    def best(self, cand_mask: np.ndarray, wd: np.ndarray, tries: int = 64) -> int | None:
+        """Add and return the best-weight candidate that :meth:`can_add` allows."""
+        cand = np.nonzero(cand_mask)[0]
+        if cand.size > tries:
+            cand = cand[np.argpartition(-wd[cand], tries - 1)[:tries]]
+        for j in cand[np.argsort(-wd[cand], kind="stable")].tolist():
+            if self.can_add(j):
+                self.add(j)
+                return j
+        return None
+
+    def fill(self, avail: np.ndarray, wd: np.ndarray) -> None:
+        """Up to size_max members: positive-weight candidates, and any until size_min."""
+        smin = int(self.pb.size_min[self.d])
+        k = 4 * self.smax + 16
+        pools = [np.nonzero(avail & self.pb.is_teacher)[0], np.nonzero(avail & ~self.pb.is_teacher)[0]]
+        ranked = []
+        for c in pools:
+            if c.size > k:
+                c = c[np.argpartition(-wd[c], k - 1)[:k]]
+            ranked.append(c)
+        order = np.concatenate(ranked)
+        order = order[np.argsort(-wd[order], kind="stable")].tolist()
+        for _ in range(2):   # a second pass: a student blocked by the grade rule may fit now
+            for j in order:
+                if len(self.members) >= self.smax:
+                    return
+                if j in self.members or not (len(self.members) < smin or wd[j] > 0):
+                    continue
+                if self.can_add(j):
+                    self.add(j)
+
+
 def greedy_fill(problem: TeamProblem, w: np.ndarray, d: int, left: np.ndarray,
-                 start: list[int]) -> list[int] | None:
-    """Complete team ``start`` of demand d from free capacity ``left``; None if impossible."""
+                start: list[int]) -> list[int] | None:
+    """Complete team ``start`` of demand d from free capacity ``left``; None if impossible.
+
+    A lead, then the best member per uncovered discipline (scarcest first),
+    the students ``students_min`` asks for (new grades first where the grade
+    rule needs them), then positive-weight members up to size_max.
+    """
     avail = eligible_mask(problem, slice(d, d + 1))[0] & (left > 0)
-    chosen = list(start)
-    avail[chosen] = False
+    avail[list(start)] = False
     wd = w[d]
-    smax = int(problem.size_max[d])
-    if not problem.is_teacher[chosen].any():
-        cand = np.nonzero(avail & problem.is_teacher)[0]
-        if cand.size == 0:
-            return None
-        j = int(cand[np.argmax(wd[cand])])
-        chosen.append(j)
-        avail[j] = False
-    need = problem.required[d].copy()
-    if chosen:
-        need &= ~problem.covers[chosen].any(axis=0)
-    # scarcest discipline first
+    team = _Team(problem, d, list(start))
+    if len(team.members) > team.smax:
+        return None
+    if not team.has_teacher and team.best(avail & problem.is_teacher, wd) is None:
+        return None
+    avail[team.members] = False
+    need = problem.required[d] & ~problem.covers[team.members].any(axis=0)
     for k in sorted(np.nonzero(need)[0], key=lambda k: int((avail & problem.covers[:, k]).sum())):
-        if chosen and problem.covers[chosen, k].any():
+        if problem.covers[team.members, k].any():
             continue
-        cand = np.nonzero(avail & problem.covers[:, k])[0]
-        if cand.size == 0:
+        j = team.best(avail & problem.covers[:, k], wd)
+        if j is None:
             return None
-        j = int(cand[np.argmax(wd[cand])])
-        chosen.append(j)
         avail[j] = False
-    if len(chosen) > smax:
+    stud = ~problem.is_teacher
+    while team.n_s < team.s_lo:
+        mask = avail & stud
+        if not grade_rule_ok(team.n_s + 1, len(team.grades), team.G):
+            mask &= (problem.grade > 0) & ~np.isin(problem.grade, list(team.grades))
+        j = team.best(mask, wd)
+        if j is None:
+            return None
+        avail[j] = False
+    team.fill(avail, wd)
+    if not team_feasible(problem, d, np.array(sorted(team.members), dtype=np.int64)):
         return None
-    cand = np.nonzero(avail)[0]
-    if len(chosen) < smax and cand.size:
-        order = cand[np.argsort(-wd[cand], kind="stable")]
-        must = max(0, int(problem.size_min[d]) - len(chosen))
-        n_pos = int((wd[order] > 0).sum())
-        n_take = min(smax - len(chosen), max(n_pos, must))
-        chosen.extend(int(j) for j in order[:n_take])
-    if len(chosen) < problem.size_min[d]:
-        return None
-    return chosen
+    return team.members
+
+
+def top_up(problem: TeamProblem, w: np.ndarray, d: int, left: np.ndarray, start: list[int]) -> list[int]:
+    """Feasible team ``start`` plus positive-weight free members where the rules allow."""
+    avail = eligible_mask(problem, slice(d, d + 1))[0] & (left > 0)
+    avail[list(start)] = False
+    team = _Team(problem, d, list(start))
+    team.fill(avail, w[d])
+    return team.members
 
 
 def solve_greedy(problem: TeamProblem, opts: SolveOptions) -> Solution:

@@ -42,7 +42,8 @@ class RestrictedModel:
         self.r_cov = self.r_tea + na
         self.covrow[ai, ki] = self.r_cov + np.arange(self.ncov)
         self.r_gra = self.r_cov + self.ncov
-        self.r_fair = self.r_gra + (4 * na if use_z else 0)
+        self.rules = StudentRules(problem, act, self.r_gra + (4 * na if use_z else 0))
+        self.r_fair = self.rules.r_end
         self.r_cnt = self.r_fair + (na if use_t else 0)
         self.n_rows = self.r_cnt + 1
         self.smax = problem.size_max[act].astype(np.float64)
@@ -74,6 +75,7 @@ class RestrictedModel:
             g = pb.grade[cp]
             s = (~t) & (g > 0)
             add(self.r_gra + 4 * ca[s] + (g[s] - 1), xc[s], -1.0)
+        add(*self.rules.x_entries(ca, cp, xc))
         if self.use_t:
             sc = pb.scores[self.act[ca], cp] / self.smax[ca]
             add(self.r_fair + ca, xc, -sc)
@@ -93,6 +95,9 @@ class RestrictedModel:
             zc = nv + np.arange(4 * na)
             add(self.r_gra + np.arange(4 * na), zc, 1.0)
             nv += 4 * na
+        for r, c, v in self.rules.other_entries(nc, nv):
+            add(r, c, v)
+        nv += self.rules.n_vars
         if self.use_t:
             add(self.r_fair + np.arange(na), np.full(na, nv), 1.0)
             nv += 1
@@ -104,6 +109,15 @@ class RestrictedModel:
             b[self.r_fair:self.r_fair + na] = 1.0
         b[self.r_cnt] = -(count_min or 0) if (count_min is not None and not y_fixed) else 0.0
         return A, b, nv
+
+    def integer_vars(self, nc: int) -> np.ndarray:
+        """Indices of the integral variables (x, y, the grade-branch u) for nc x columns."""
+        u0 = nc + self.na + (4 * self.na if self.use_z else 0) + self.rules.n_z
+        return np.concatenate([np.arange(nc + self.na), u0 + np.arange(self.rules.n_u)])
+
+    def u_demands(self) -> np.ndarray:
+        """Local demand index of each grade-branch variable u."""
+        return self.rules.dM
 
     def price(self, lam: np.ndarray, wobj: float, incol: np.ndarray,
               per_demand: int, block: int = 256) -> tuple[np.ndarray, np.ndarray, float]:
@@ -140,6 +154,7 @@ class RestrictedModel:
             if self.use_z:
                 Lg = lam[self.r_gra + 4 * s:self.r_gra + 4 * e].reshape(e - s, 4)
                 rc = rc + np.where(stud[None, :], Lg[:, gidx], 0.0)
+            rc = rc - self.rules.price_terms(lam, s, e)
             if self.use_t:
                 lf = lam[self.r_fair + s:self.r_fair + e]
                 rc = rc + lf[:, None] * pb.scores[rows] / self.smax[s:e, None]
@@ -162,6 +177,142 @@ class RestrictedModel:
         if not out_a:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), 0.0
         return np.concatenate(out_a), np.concatenate(out_p), gain
+
+
+class StudentRules:
+    """Rows and variables of the student bounds and the grade rule (hard constraints).
+
+    Per active demand (local index a), with N = its students, D = its
+    distinct grades 1..4, G = ``distinct_grades``, hi = min(students_max,
+    size_max - 1):
+
+    - students: ``N - students_max y <= 0`` and ``students_min y - N <= 0``;
+    - grade rule D >= min(G, N), by case (none when trivially true: G = 0,
+      hi = 0, or G = 1 with no eligible ungraded student):
+      ``dA`` (hi <= G: every student of a distinct known grade): per grade
+      ``N_g - y <= 0`` and ``N_0 <= 0`` (ungraded);
+      ``dG`` (students_min >= G: at least G grades): ``z_g - N_g <= 0``,
+      ``G y - sum z <= 0``;
+      ``dM`` (otherwise, a binary u: u = 0 all distinct, u = 1 at least G):
+      ``z_g - N_g <= 0``, ``N - sum z - (hi - G) u <= 0``,
+      ``G u - sum z <= 0``, ``u - y <= 0``.
+      z_g in [0, 1] are continuous (z_g <= min(1, N_g) makes sum z <= D).
+    Rows start at ``r0``; variables (z of dG and dM, then u of dM) follow the
+    other variables of the model (offset passed in).
+    """
+
+    def __init__(self, problem: TeamProblem, act: np.ndarray, r0: int) -> None:
+        self.pb, self.act = problem, act
+        na = act.size
+        self.stud = ~problem.is_teacher
+        self.cls = np.where(self.stud, problem.grade, 0)    # 0 ungraded (or teacher), 1..4
+        G = problem.distinct_grades[act].astype(np.int64)
+        hi = np.minimum(problem.students_max, problem.size_max - 1)[act]
+        lo = problem.students_min[act]
+        ungraded = self.stud & (problem.grade == 0) & (problem.capacity > 0)
+        has_ung = (~problem.forbidden[act] & ungraded[None, :]).any(axis=1) if na else np.zeros(0, bool)
+        trivial = (G <= 0) | (hi <= 0) | ((G == 1) & ~has_ung)
+        a_mask = ~trivial & (hi <= G)
+        g_mask = ~trivial & ~a_mask & (lo >= G)
+        m_mask = ~trivial & ~a_mask & ~g_mask
+        self.G = G.astype(np.float64)
+        self.bigM = np.maximum(hi - G, 0).astype(np.float64)
+        self.smin = lo.astype(np.float64)
+        self.smax = problem.students_max[act].astype(np.float64)
+        self.dA, self.dG, self.dM = np.nonzero(a_mask)[0], np.nonzero(g_mask)[0], np.nonzero(m_mask)[0]
+        self.dZ = np.nonzero(g_mask | m_mask)[0]
+        # per local demand: its position in dA / dZ / dG / dM (-1 when absent)
+        self.posA, self.posZ, self.posG, self.posM = (self._pos(d, na) for d in (self.dA, self.dZ, self.dG, self.dM))
+        self.r_smax = r0
+        self.r_smin = r0 + na
+        self.r_A = self.r_smin + na                        # 5 per dA: grade 0..4
+        self.r_Z = self.r_A + 5 * self.dA.size             # 4 per dZ: grade 1..4
+        self.r_G = self.r_Z + 4 * self.dZ.size             # 1 per dG
+        self.r_M = self.r_G + self.dG.size                 # 3 per dM: (A), (B), (C)
+        self.r_end = self.r_M + 3 * self.dM.size
+        self.n_z, self.n_u = 4 * self.dZ.size, self.dM.size
+        self.n_vars = self.n_z + self.n_u
+
+    @staticmethod
+    def _pos(idx: np.ndarray, n: int) -> np.ndarray:
+        pos = -np.ones(n, dtype=np.int64)
+        pos[idx] = np.arange(idx.size)
+        return pos
+
+    def x_entries(self, ca: np.ndarray, cp: np.ndarray, xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, columns, values) of the x columns (ca, cp) with variable indices xc."""
+        R, C, V = [], [], []
+        s = self.stud[cp]
+        a, j, x = ca[s], cp[s], xc[s]
+        c = self.cls[j]
+        R += [self.r_smax + a, self.r_smin + a]
+        C += [x, x]
+        V += [np.ones(a.size), -np.ones(a.size)]
+        pa = self.posA[a]
+        k = pa >= 0
+        R.append(self.r_A + 5 * pa[k] + c[k])
+        C.append(x[k])
+        V.append(np.ones(int(k.sum())))
+        pz = self.posZ[a]
+        k = (pz >= 0) & (c > 0)
+        R.append(self.r_Z + 4 * pz[k] + c[k] - 1)
+        C.append(x[k])
+        V.append(-np.ones(int(k.sum())))
+        pm = self.posM[a]
+        k = pm >= 0
+        R.append(self.r_M + 3 * pm[k])
+        C.append(x[k])
+        V.append(np.ones(int(k.sum())))
+        return np.concatenate(R), np.concatenate(C), np.concatenate(V)
+
+    def other_entries(self, nc: int, v0: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Entries of y (columns nc + a) and of z, u (columns from v0)."""
+        na = self.act.size
+        a = np.arange(na)
+        out = [(self.r_smax + a, nc + a, -self.smax), (self.r_smin + a, nc + a, self.smin)]
+        if self.dA.size:
+            rows = self.r_A + 5 * np.arange(self.dA.size)[:, None] + np.arange(1, 5)[None, :]
+            out.append((rows.ravel(), np.repeat(nc + self.dA, 4), -np.ones(rows.size)))
+        nz = self.dZ.size
+        z = v0 + np.arange(4 * nz)                         # z of dZ[i], grade g: v0 + 4 i + g - 1
+        out.append((self.r_Z + np.arange(4 * nz), z, np.ones(4 * nz)))
+        if self.dG.size:
+            zi = self.posZ[self.dG]
+            out.append((self.r_G + np.arange(self.dG.size), nc + self.dG, self.G[self.dG]))
+            rows = np.repeat(self.r_G + np.arange(self.dG.size), 4)
+            out.append((rows, (v0 + 4 * zi[:, None] + np.arange(4)[None, :]).ravel(), -np.ones(rows.size)))
+        if self.dM.size:
+            m = np.arange(self.dM.size)
+            zi = self.posZ[self.dM]
+            u = v0 + 4 * nz + m
+            zcols = (v0 + 4 * zi[:, None] + np.arange(4)[None, :]).ravel()
+            for off in (0, 1):   # (A) and (B): - sum z
+                out.append((np.repeat(self.r_M + 3 * m + off, 4), zcols, -np.ones(zcols.size)))
+            out.append((self.r_M + 3 * m, u, -self.bigM[self.dM]))
+            out.append((self.r_M + 3 * m + 1, u, self.G[self.dM]))
+            out.append((self.r_M + 3 * m + 2, u, np.ones(m.size)))
+            out.append((self.r_M + 3 * m + 2, nc + self.dM, -np.ones(m.size)))
+        return out
+
+    def price_terms(self, lam: np.ndarray, s: int, e: int) -> np.ndarray:
+        """(e - s, P) sum of (row coefficient x dual) over these rows for every
+        pair of local demands s..e-1 (subtracted from the reduced cost)."""
+        a = np.arange(s, e)
+        sd = lam[self.r_smax + a] - lam[self.r_smin + a]             # every student
+        cd = np.zeros((e - s, 5))                                    # by grade class 0..4
+        pa = self.posA[a]
+        k = pa >= 0
+        if k.any():
+            cd[k] += lam[self.r_A + 5 * pa[k][:, None] + np.arange(5)[None, :]]
+        pz = self.posZ[a]
+        k = pz >= 0
+        if k.any():
+            cd[k, 1:] -= lam[self.r_Z + 4 * pz[k][:, None] + np.arange(4)[None, :]]
+        pm = self.posM[a]
+        k = pm >= 0
+        if k.any():
+            sd[k] += lam[self.r_M + 3 * pm[k]]
+        return (sd[:, None] + cd[:, self.cls]) * self.stud[None, :]
 
 
 def initial_columns(problem: TeamProblem, act: np.ndarray, w: np.ndarray, opts: SolveOptions,

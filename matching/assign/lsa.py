@@ -25,7 +25,7 @@ from xfd.matching.assign.common import (
     topk_cols,
     topk_sub,
 )
-from xfd.matching.assign.greedy import greedy_fill
+from xfd.matching.assign.greedy import greedy_fill, top_up
 from xfd.matching.assign.options import Solution, SolveOptions, SolveStats, SolveStatus
 from xfd.matching.assign.problem import TeamProblem
 
@@ -64,7 +64,9 @@ def _slot_edges(problem: TeamProblem, w: np.ndarray, act: np.ndarray, width: int
     slot_demand = np.repeat(act, nslot)
     # stage 0: lead, coverage and the free slots needed to reach size_min;
     # stage 1: optional free slots (filled only after every demand had its turn)
-    nmust = np.maximum(0, problem.size_min[act] - 1 - nreq)
+    # the first free slots take students only, as many as students_min asks
+    nst = np.minimum(nfree, problem.students_min[act])
+    nmust = np.maximum(np.maximum(0, problem.size_min[act] - 1 - nreq), nst)
     pos_in = np.arange(n_slots) - np.repeat(first[:-1], nslot)
     stage = (pos_in >= np.repeat(1 + nreq + nmust, nslot)).astype(np.int64)
     E_s, E_p, E_c = [], [], []   # slot, profile, cost
@@ -77,6 +79,7 @@ def _slot_edges(problem: TeamProblem, w: np.ndarray, act: np.ndarray, width: int
         E_c.append(3.0 * BIG - (val[ok] + bonus))
 
     teachers = np.nonzero(problem.is_teacher & (cap > 0))[0]
+    students = np.nonzero(~problem.is_teacher & (cap > 0))[0]
     coverers = [np.nonzero(problem.covers[:, k] & (cap > 0))[0] for k in range(problem.n_disciplines)]
     block = 256
     for s in range(0, act.size, block):
@@ -96,10 +99,15 @@ def _slot_edges(problem: TeamProblem, w: np.ndarray, act: np.ndarray, width: int
         sc = np.where(W > 0, W, -np.inf)
         top = topk_cols(sc, width)
         val = np.take_along_axis(sc, top, axis=1)
-        nf = nfree[s:e]
-        nm = nmust[s:e]
+        top_s, val_s = topk_sub(W, students, width)
+        nf, nm, ns = nfree[s:e], nmust[s:e], nst[s:e]
         for f in range(int(nf.max(initial=0))):
             rr = np.nonzero(nf > f)[0]
+            st_slot = ns[rr] > f
+            sel = rr[st_slot]
+            if sel.size:
+                edges(sl[sel] + 1 + nreq[s:e][sel] + f, top_s[sel], val_s[sel], BIG)
+            rr = rr[~st_slot]
             must = nm[rr] > f
             for sel, bonus in ((rr[must], BIG), (rr[~must], 0.0)):
                 if sel.size:
@@ -183,14 +191,11 @@ def _repair(problem: TeamProblem, w: np.ndarray, act: np.ndarray,
         t = teams[d]
         if not t:
             continue
-        room = int(problem.size_max[d]) - len(t)
-        if room > 0:
-            avail = eligible_mask(problem, slice(d, d + 1))[0] & (left > 0)
-            avail[t] = False
-            cand = np.nonzero(avail & (w[d] > 0))[0]
-            add = cand[np.argsort(-w[d, cand], kind="stable")[:room]]
-            t.extend(int(j) for j in add)
-            left[add] -= 1
+        for j in t:
+            left[j] += 1
+        t = top_up(problem, w, int(d), left, t)
+        for j in t:
+            left[j] -= 1
         out[d] = np.array(sorted(t), dtype=np.int64)
     return out
 

@@ -71,8 +71,12 @@ class SolveOptions:
     - ``mip_rel_gap``: HiGHS relative gap at which a MILP phase stops;
       ``fair_gap`` / ``fair_time_limit`` for the max-min phase (its best floor
       and its proven bound are reported).
-    - ``lp_fix``: when the LP optimum is fractional, first solve the MILP with
-      the demands whose LP teams are integral fixed.
+    - ``lp_fix``: when the LP optimum is fractional and the batch has at least
+      ``lp_fix_min_demands`` active demands, first solve the MILP with the
+      demands whose LP teams are integral fixed; that answer is kept when it
+      staffs as many demands as the LP bound allows and its value is within
+      ``lp_fix_gap`` (relative) of the LP bound, else the MILP runs on every
+      column (smaller batches always take the full MILP: exact).
     - ``lp_method``: HiGHS method of the first LP of each column-generation run
       (``highs-ipm``, ``highs-ds`` or ``highs``).
     - ``warm_lp``: keep the restricted LP in one HiGHS instance and re-solve
@@ -99,8 +103,10 @@ class SolveOptions:
     fair_gap: float = 1e-3
     fair_time_limit: float = 10.0
     lp_fix: bool = True
+    lp_fix_min_demands: int = 200
+    lp_fix_gap: float = 1e-3
     tie_break: float = 1e-6
-    lp_method: str = "highs-ipm"
+    lp_method: str = "highs"
     warm_lp: bool = True
     flow: bool = True
 

@@ -75,6 +75,8 @@ class PlanStats:
     pricing_rounds: int
     balance: tuple[DisciplineBalance, ...] = ()
     phases: tuple[str, ...] = ()
+    warm_start: bool = False
+    path: str = ""
 
 
 @dataclass
@@ -149,10 +151,10 @@ def decode_plan(problem: TeamProblem, index: Index, sol: Solution, pre: Prefligh
     stats = PlanStats(
         solver=st.solver, seconds=round(st.seconds, 3), demands=D, staffed=len(teams),
         staffed_upper_bound=st.count_upper_bound, value=_r(sol.value), gap=gap,
-        optimal=st.optimal, status=st.status, teams_with_students=with_students,
+        optimal=st.optimal, status=str(st.status), teams_with_students=with_students,
         mixed_grade_teams=mixed, grade_bonus=_r(st.grade_bonus), min_team_score=st.min_team_score,
         columns=st.columns, pricing_rounds=st.pricing_rounds, balance=pre.balance,
-        phases=tuple(st.phases))
+        phases=tuple(st.phases), warm_start=st.warm_start, path=str(st.path))
     return Plan(_r(objective), ub, cb, teams, unassigned, moves, stats)
 
 

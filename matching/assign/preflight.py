@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xfd.matching.assign.common import eligible_mask, individually_feasible
+from xfd.matching.assign.common import eligible_mask, individually_feasible, students_cap
 from xfd.matching.assign.encode import Index
 from xfd.matching.assign.problem import TeamProblem
 
@@ -79,11 +79,36 @@ def _reasons_for(problem: TeamProblem, index: Index, d: int, left: np.ndarray,
                            f"every free member covering {name} has a conflict of interest with {ent}")
             else:
                 out.append(f"没有空闲的教师覆盖“{name}”{taken} no free teacher covers {name}")
-    n = int(elig.sum())
+    out += _student_reasons(problem, d, elig, taken)
+    n_t = int((elig & problem.is_teacher).sum())
+    n_s = int((elig & ~problem.is_teacher).sum())
+    n = n_t + min(n_s, int(students_cap(problem)[d]))
     need = max(int(problem.size_min[d]), 1)
     if n < need:
         out.append(f"可用成员不足 {need} 人 fewer than {need} eligible members")
     return out
+
+
+def _student_reasons(problem: TeamProblem, d: int, elig: np.ndarray, taken: str) -> list[str]:
+    """Reasons from ``students`` and ``distinct_grades`` (eligible members ``elig``)."""
+    s_min, size_max = int(problem.students_min[d]), int(problem.size_max[d])
+    if s_min > size_max - 1:
+        return [f"团队人数上限 {size_max} 容纳不下 1 名教师和 {s_min} 名学生 "
+                f"team_size upper bound {size_max} leaves no room for a teacher and {s_min} students"]
+    stud = elig & ~problem.is_teacher
+    n_s = int(stud.sum())
+    if n_s < s_min:
+        return [f"没有足够的空闲学生（需要 {s_min} 名，可用 {n_s} 名）{taken} "
+                f"not enough free students (need {s_min}, {n_s} free)"]
+    n_t = int((elig & problem.is_teacher).sum())
+    lo = max(s_min, int(problem.size_min[d]) - n_t, 0)
+    G = int(problem.distinct_grades[d])
+    n_g = np.unique(problem.grade[stud & (problem.grade > 0)]).size
+    need = lo if lo <= G else G
+    if lo > 0 and n_g < need:
+        return [f"空闲学生的年级不足 {need} 个（只有 {n_g} 个）{taken} "
+                f"fewer than {need} distinct grades among free students ({n_g})"]
+    return []
 
 
 def preflight(problem: TeamProblem, index: Index) -> Preflight:

@@ -135,6 +135,24 @@ class TeamProblem:
             i = int(bad[0])
             raise ValueError(
                 f"demand row {i}: size_min {int(smin[i])} is greater than size_max {int(smax[i])}")
+        for name in ("students_min", "students_max", "distinct_grades"):
+            vec(name, n_d, "rows (demands)")
+            if not np.issubdtype(np.asarray(getattr(self, name)).dtype, np.integer):
+                raise ValueError(f"{name} must have an integer dtype but has {np.asarray(getattr(self, name)).dtype}")
+        lo, hi = np.asarray(self.students_min), np.asarray(self.students_max)
+        if lo.size and lo.min() < 0:
+            i = int(np.argmin(lo))
+            raise ValueError(f"students_min must be >= 0 but demand row {i} has {int(lo[i])}")
+        bad = np.nonzero(lo > hi)[0]
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"demand row {i}: students_min {int(lo[i])} is greater than students_max {int(hi[i])}")
+        dg = np.asarray(self.distinct_grades)
+        bad = np.nonzero((dg < 0) | (dg > 4))[0]
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"demand row {i}: distinct_grades must lie in 0..4 but is {int(dg[i])}")
         g = np.asarray(self.grade)
         if g.size and (g.min() < 0 or g.max() > 4):
             raise ValueError(f"grade must lie in 0..4 but ranges over [{int(g.min())}, {int(g.max())}]")

@@ -12,7 +12,9 @@ from xfd.matching.assign.solve import SolveOptions
 EXACT = SolveOptions(grade_bonus=0.0, tie_break=0.0)
 
 
-def random_problem(seed: int) -> TeamProblem:
+def random_problem(seed: int, rules: bool = False) -> TeamProblem:
+    """2-3 demands, 5-7 profiles, 3 disciplines; ``rules`` adds random student
+    bounds and grade rules (and some students without a grade)."""
     rng = np.random.default_rng(seed)
     D = int(rng.integers(2, 4))
     P = int(rng.integers(5, 8))
@@ -22,6 +24,14 @@ def random_problem(seed: int) -> TeamProblem:
     capacity = rng.integers(1, 3, size=P) * (rng.random(P) < 0.95)
     size_min = rng.integers(1, 4, size=D)
     size_max = size_min + rng.integers(0, 3, size=D)
+    grade = np.where(is_teacher, 0, rng.integers(1, 5, size=P)).astype(np.int64)
+    extra = {}
+    if rules:
+        grade = np.where(is_teacher, 0, rng.integers(0 if seed % 3 == 0 else 1, 4, size=P)).astype(np.int64)
+        s_min = rng.integers(0, 3, size=D)
+        extra = dict(students_min=s_min.astype(np.int64),
+                     students_max=(s_min + rng.integers(0, 3, size=D)).astype(np.int64),
+                     distinct_grades=rng.integers(0, 4, size=D).astype(np.int64))
     return TeamProblem(
         scores=np.round(rng.random((D, P)), 3),
         is_teacher=is_teacher,
@@ -31,8 +41,9 @@ def random_problem(seed: int) -> TeamProblem:
         required=rng.random((D, K)) < 0.35,
         size_min=size_min.astype(np.int64),
         size_max=size_max.astype(np.int64),
-        grade=np.where(is_teacher, 0, rng.integers(1, 5, size=P)).astype(np.int64),
+        grade=grade,
         current=rng.random((D, P)) < 0.2,
+        **extra,
     ).validate()
 
 
@@ -44,6 +55,11 @@ def feasible_teams(pb: TeamProblem, d: int) -> list[tuple[int, ...]]:
             if not pb.is_teacher[list(t)].any():
                 continue
             if not pb.covers[list(t)][:, pb.required[d]].any(axis=0).all():
+                continue
+            studs = [j for j in t if not pb.is_teacher[j]]
+            if not pb.students_min[d] <= len(studs) <= pb.students_max[d]:
+                continue
+            if len({pb.grade[j] for j in studs if pb.grade[j] > 0}) < min(pb.distinct_grades[d], len(studs)):
                 continue
             out.append(t)
     return out

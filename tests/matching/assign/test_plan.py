@@ -121,8 +121,8 @@ def test_preflight_reasons():
 
 def test_capacity_taken_reason_after_solving():
     profiles = [Profile(id="T1", kind="teacher", disciplines=("A",), capacity=1)]
-    demands = [Demand(id="D1", title="x", disciplines=("A",), team_size=(1, 1)),
-               Demand(id="D2", title="y", disciplines=("A",), team_size=(1, 1))]
+    demands = [Demand(id="D1", title="x", disciplines=("A",), team_size=(1, 1), students=(0, 0)),
+               Demand(id="D2", title="y", disciplines=("A",), team_size=(1, 1), students=(0, 0))]
     plan = plan_teams(profiles, demands, np.array([[0.9], [0.4]]), [("A",), ("A",)])
     assert [t.demand_id for t in plan.teams] == ["D1"]
     (u,) = plan.unassigned
@@ -134,8 +134,10 @@ def test_moves_and_continuity_bonus():
     profiles = [Profile(id="T1", kind="teacher", disciplines=("A",), capacity=1),
                 Profile(id="T2", kind="teacher", disciplines=("B",), capacity=1),
                 Profile(id="S1", kind="student", disciplines=("A",), capacity=1, grade=1)]
-    demands = [Demand(id="D1", title="x", disciplines=("A",), team_size=(1, 2), current_team=("T1", "S1")),
-               Demand(id="D2", title="y", disciplines=("B",), team_size=(1, 2), current_team=("T2",))]
+    demands = [Demand(id="D1", title="x", disciplines=("A",), team_size=(1, 2), current_team=("T1", "S1"),
+                      students=(0, 1)),
+               Demand(id="D2", title="y", disciplines=("B",), team_size=(1, 2), current_team=("T2",),
+                      students=(0, 1))]
     # S1 fits D2 slightly better; a bonus of 0.1 keeps it in D1, no bonus moves it
     scores = np.array([[0.9, 0.1, 0.50], [0.1, 0.9, 0.55]])
     req = [("A",), ("B",)]
