@@ -1,8 +1,11 @@
 """Request and response bodies, in families: ``XCreate`` (in), ``XPublic`` (out).
 
-Input models carry the size limits (characters, list lengths) and are then
-passed to ``matching.readers.validate_*`` so the service and the CLI accept
-exactly the same records.  Unknown fields are ignored (records may be extended).
+Profiles, demands and documents are the record schema of ``matching.records``
+(one family per record, shared with the file readers, so the service and the
+CLI accept exactly the same records): ``ProfileCreate`` / ``DemandCreate`` /
+``DocumentCreate`` are those models, and the ``Public`` variants here extend the
+same ``Base`` with what the service adds (timestamps, status).  Unknown fields
+are ignored (records may be extended).
 """
 from __future__ import annotations
 
@@ -11,23 +14,27 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-#: ids appear in URL paths: no slash, ?, #, or whitespace
+from xfd.matching.records import (
+    MAX_SHORT_CHARS,
+    DemandBase,
+    DemandCreate,
+    DocumentBase,
+    DocumentCreate,
+    DocumentPublic,
+    Id,
+    ProfileBase,
+    ProfileCreate,
+    number_in,
+)
+
+__all__ = [
+    "DemandBase", "DemandCreate", "DemandPublic", "DemandStatus", "DemandUpdate",
+    "DocumentBase", "DocumentCreate", "DocumentPublic",
+    "ProfileBase", "ProfileCreate", "ProfilePublic", "ProfilesUpserted",
+]
+
+#: ids appear in URL paths: no slash, ?, #, or whitespace (``matching.records.normalize_id``)
 ID_PATTERN = r"^[^/?#\s]+$"
-
-
-
-def _int_id_to_str(value: Any) -> Any:
-    """Integer ids are accepted (as by ``matching.readers``) and stored as strings."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Id = Annotated[str, BeforeValidator(_int_id_to_str), Field(min_length=1, max_length=200, pattern=ID_PATTERN)]
-ShortText = Annotated[str, Field(max_length=2000)]
-Term = Annotated[str, Field(min_length=1, max_length=2000)]
-Terms = Annotated[list[Term], Field(max_length=500)]
-IdList = Annotated[list[Id], Field(max_length=500)]
 
 
 def _no_control_chars(value: Any) -> Any:
@@ -42,6 +49,8 @@ def _no_control_chars(value: Any) -> Any:
 
 
 class _In(BaseModel):
+    """Bodies other than the records (runs, feedback, keys)."""
+
     model_config = ConfigDict(extra="ignore")
 
     @field_validator("*", mode="after")
@@ -50,58 +59,9 @@ class _In(BaseModel):
         return _no_control_chars(value)
 
 
-class DocumentCreate(_In):
-    """One text of a profile: paper, patent, project, service, statement…"""
+class ProfilePublic(ProfileBase):
+    """A stored profile: the record plus when it was last written."""
 
-    kind: Annotated[str, Field(max_length=50)] = "paper"
-    title: Annotated[str, Field(max_length=2000)] = ""
-    text: Annotated[str, Field(max_length=100_000)] = ""
-    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
-
-
-class ProfileCreate(_In):
-    """A teacher, student or team record (INTERFACES profiles shape)."""
-
-    id: Id
-    name: ShortText = ""
-    kind: Literal["teacher", "student", "team"] = "teacher"
-    college: ShortText = ""
-    title: ShortText = ""
-    disciplines: Terms = []
-    keywords: Terms = []
-    county: ShortText = ""
-    capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
-    conflicts: IdList = []
-    documents: Annotated[list[DocumentCreate], Field(max_length=2000)] = []
-    major: ShortText = ""
-    grade: Annotated[int, Field(ge=1, le=4)] | None = None
-    skills: Terms = []
-    members: IdList = []
-
-
-class DocumentPublic(BaseModel):
-    kind: str
-    title: str
-    text: str
-    year: int | None
-
-
-class ProfilePublic(BaseModel):
-    id: str
-    name: str
-    kind: str
-    college: str
-    title: str
-    disciplines: list[str]
-    keywords: list[str]
-    county: str
-    capacity: int
-    conflicts: list[str]
-    documents: list[DocumentPublic]
-    major: str
-    grade: int | None
-    skills: list[str]
-    members: list[str]
     updated_at: dt.datetime | None = None
 
 
@@ -114,51 +74,23 @@ class ProfilesUpserted(BaseModel):
     ids: list[str]
 
 
-TeamSizeBound = Annotated[int, Field(ge=1, le=50)]
-
-
-class DemandCreate(_In):
-    """An enterprise's technical problem (INTERFACES demands shape).
-
-    An enterprise key replaces ``enterprise`` with its own id.
-    """
-
-    id: Id
-    enterprise: Annotated[str, Field(max_length=200, pattern=r"^[^/?#\s]*$")] | None = None
-    county: ShortText = ""
-    industry: ShortText = ""
-    title: ShortText = ""
-    description: Annotated[str, Field(max_length=100_000)] = ""
-    disciplines: Annotated[list[Term], Field(max_length=50)] | None = None  # None: infer; []: none required
-    team_size: tuple[TeamSizeBound, TeamSizeBound] | None = None  # [min, max]
-    students: tuple[Annotated[int, Field(ge=0, le=50)], Annotated[int, Field(ge=0, le=50)]] | None = None
-    distinct_grades: Annotated[int, Field(ge=1, le=4)] | None = None
-    current_team: Annotated[list[Id], Field(max_length=100)] = []
-
-
-DemandStatus = Literal["open", "assigned", "closed"]
+#: ``xfd.matching.lifecycle.STATUSES``
+DemandStatus = Literal["submitted", "accepted", "returned", "teamed", "in_service", "solved", "unsolved", "withdrawn"]
 
 
 class DemandUpdate(_In):
-    """Change a demand's status: ``closed`` removes it from batch runs, ``open`` reopens it."""
+    """``PATCH /v1/demands/{id}``: move the demand to ``status`` (a lifecycle status; the
+    transition is checked by ``xfd.matching.lifecycle``); ``reason`` is required to return it."""
 
-    status: Literal["open", "closed"]
+    status: Annotated[str, Field(min_length=1, max_length=20)]
+    reason: Annotated[str, Field(max_length=2000)] = ""
 
 
-class DemandPublic(BaseModel):
-    id: str
-    enterprise: str
-    county: str
-    industry: str
-    title: str
-    description: str
-    disciplines: list[str] | None
-    team_size: tuple[int, int]
-    students: tuple[int, int]
-    distinct_grades: int
-    current_team: list[str]
+class DemandPublic(DemandBase):
+    """A stored demand: the record plus its status, accepted team and timestamps."""
+
     status: DemandStatus
-    assigned_team: list[str]
+    assigned_team: list[str] = []
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -191,7 +123,9 @@ class RunCreate(_In):
 
     demand_ids: Annotated[list[Id], Field(max_length=10_000)] | None = None
     solver: Annotated[str, Field(min_length=1, max_length=50)] | None = None
-    continuity_bonus: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
+    continuity_bonus: Annotated[float | None, BeforeValidator(number_in(0.0, 10.0, "应为 0–10 之间的数 must be a number in 0..10"))] = None
+    #: the semester whose teams accepting the run creates (default: the current one, e.g. 2026秋)
+    semester: Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^/?#\s\x00-\x1f]+$")] | None = None
 
 
 class ProposalCreate(_In):
@@ -236,7 +170,7 @@ class FeedbackCreate(_In):
     profile_id: Id
     verdict: Verdict
     note: Annotated[str, Field(max_length=5000)] = ""
-    score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    score: Annotated[float | None, BeforeValidator(number_in(0.0, 1.0, "应为 0–1 之间的数 must be a number in 0..1"))] = None
 
 
 class FeedbackPublic(BaseModel):
@@ -250,9 +184,11 @@ class FeedbackPublic(BaseModel):
 
 
 class KeyCreate(_In):
-    role: Literal["office", "enterprise", "admin"]
-    enterprise: Annotated[str, Field(min_length=1, max_length=200, pattern=ID_PATTERN)] | None = None
-    note: ShortText = ""
+    role: Literal["office", "enterprise", "teacher", "admin"]
+    enterprise: Id | None = None
+    #: a teacher key's own profile id
+    profile: Id | None = None
+    note: Annotated[str, Field(max_length=MAX_SHORT_CHARS)] = ""
 
 
 class KeyPublic(BaseModel):
@@ -260,6 +196,7 @@ class KeyPublic(BaseModel):
     prefix: str
     role: str
     enterprise: str | None
+    profile: str | None = None
     note: str
     revoked: bool
     created_at: dt.datetime

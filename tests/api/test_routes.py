@@ -163,7 +163,7 @@ def test_admin_may_do_office_work(client, keys):
     ([{"id": "T9", "capacity": "two", "keywords": ["x"]}], "capacity"),
     ([{"id": "T9", "kind": "robot", "keywords": ["x"]}], "kind"),
     ([{"id": "T9", "grade": 7, "kind": "student", "skills": ["x"]}], "grade"),
-    ([{"id": "T9", "keywords": "not a list"}], "keywords"),
+    ([{"id": "T9", "keywords": 5}], "keywords"),  # a string is a ;-separated list, as in files
     ([{"id": "T9", "documents": [{"text": "x", "year": "abc"}]}], "year"),
     ([{"id": "T9"}], None),                    # no text to match on (readers)
     ([{"id": "a/b", "keywords": ["x"]}], "id"),
@@ -287,12 +287,12 @@ def test_idempotency_survives_restart(db, app, client, keys):
     ({"title": "x"}, "id"),
     ({"id": "D1"}, None),                                   # neither title nor description
     ({"id": "D1", "title": "x", "team_size": [5, 3]}, "team_size"),
-    ({"id": "D1", "title": "x", "team_size": [3]}, "team_size"),
+    ({"id": "D1", "title": "x", "team_size": [3, 4, 5]}, "team_size"),  # [3] is an exact size, as in files
     ({"id": "D1", "title": "x", "team_size": "big"}, "team_size"),
-    ({"id": "D1", "title": "x", "disciplines": "机械"}, "disciplines"),
+    ({"id": "D1", "title": "x", "disciplines": 3}, "disciplines"),  # "机械" is a one-item list, as in files
     ({"id": "D1", "title": 5.5j if False else ["x"]}, "title"),
     ({"id": "D1", "title": "x" * 3000}, "title"),
-    ({"id": "D1", "title": "x", "current_team": [None]}, "current_team"),
+    ({"id": "D1", "title": "x", "current_team": [["T1"]]}, "current_team"),  # null items are skipped, as in files
     ({"id": "", "title": "x"}, "id"),
     ({"id": "a/b", "title": "x"}, "id"),
     ([], None),
