@@ -69,7 +69,8 @@ class DemandRow(Base):
     """
 
     __tablename__ = "demands"
-    __table_args__ = (UniqueConstraint("enterprise_id", "ref", name="uq_demand_enterprise_ref"),)
+    #: a unique index (not a constraint), so SQLite adds it without recreating the table
+    __table_args__ = (Index("ix_demands_enterprise_ref", "enterprise_id", "ref", unique=True),)
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     enterprise_id: Mapped[str] = mapped_column(String(200), default="", index=True)

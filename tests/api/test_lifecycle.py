@@ -367,3 +367,49 @@ def test_unknown_status_is_422_listing_the_valid_ones(world):
     assert r.status_code == 422 and "submitted" in r.json()["detail"][0]["msg"]
     r = client.get("/v1/reports/performance?semester=2026春&by=province", headers=keys["office"])
     assert r.status_code == 422
+
+
+def test_migration_0004_maps_legacy_statuses_with_a_history_row(tmp_path):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from xfd.api.storage.db import alembic_config, make_engine, upgrade_to_head
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+        for did, status in (("D1", "open"), ("D2", "assigned"), ("D3", "closed")):
+            conn.execute(sa.text(
+                "INSERT INTO demands (id, enterprise_id, title, description, county, industry, disciplines, "
+                "team_size_min, team_size_max, current_team, status, assigned_team, created_at, updated_at) "
+                "VALUES (:id, 'E1', 't', '', '', '', NULL, 3, 5, '[]', :status, '[\"T1\"]', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": did, "status": status})
+    upgrade_to_head(engine)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT id, status FROM demands")).all())
+        events = conn.execute(sa.text("SELECT demand_id, from_status, to_status, by_role FROM demand_events "
+                                      "ORDER BY demand_id")).all()
+        refs = dict(conn.execute(sa.text("SELECT id, ref FROM demands")).all())
+    assert rows == {"D1": "accepted", "D2": "teamed", "D3": "withdrawn"}
+    assert [tuple(e) for e in events] == [("D1", "open", "accepted", "migration"), ("D2", "assigned", "teamed", "migration"),
+                                          ("D3", "closed", "withdrawn", "migration")]
+    assert refs == {"D1": "D1", "D2": "D2", "D3": "D3"}
+    engine.dispose()
+
+
+def test_migration_0004_renders_for_postgresql():
+    import io
+
+    from alembic import command
+
+    from xfd.api.storage.db import alembic_config
+
+    cfg = alembic_config("postgresql://user:pw@localhost/xfd")
+    cfg.output_buffer = io.StringIO()
+    command.upgrade(cfg, "0003:0004", sql=True)
+    sql = cfg.output_buffer.getvalue()
+    for table in ("demand_events", "semesters", "teams", "team_members", "activities", "outcomes", "ratings"):
+        assert f"CREATE TABLE {table} " in sql
+    assert "INSERT INTO demand_events" in sql and "ix_demands_enterprise_ref" in sql

@@ -15,7 +15,6 @@ old service had no outcomes), and every demand gets one history row saying
 so (``by_role`` = ``migration``).  ``demands.ref`` (the id as its enterprise
 named it) starts equal to ``id``.  API keys gain ``profile_id`` (teacher keys).
 """
-import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -131,26 +130,26 @@ def _create_tables() -> None:
 
 
 def _migrate_statuses() -> None:
-    """Map legacy statuses and write one history row per demand."""
-    conn = op.get_bind()
+    """Write one history row per demand, then map the legacy statuses (plain SQL
+    statements, so ``alembic upgrade --sql`` renders them too)."""
     demands = sa.table("demands", sa.column("id", sa.String), sa.column("status", sa.String),
                        sa.column("ref", sa.String))
     events = sa.table("demand_events", sa.column("demand_id", sa.String), sa.column("from_status", sa.String),
                       sa.column("to_status", sa.String), sa.column("reason", sa.Text),
                       sa.column("by_role", sa.String), sa.column("created_at", sa.DateTime(timezone=True)))
-    now = dt.datetime.now(dt.UTC)
-    rows = conn.execute(sa.select(demands.c.id, demands.c.status)).all()
+    legacy = list(LEGACY_STATUS)
+    new_status = sa.case(*[(demands.c.status == old, new) for old, new in LEGACY_STATUS.items()],
+                         else_=demands.c.status)
+    from_status = sa.case((demands.c.status.in_(legacy), demands.c.status), else_=sa.null())
+    op.execute(sa.insert(events).from_select(
+        ["demand_id", "from_status", "to_status", "reason", "by_role", "created_at"],
+        sa.select(demands.c.id, from_status, new_status,
+                  sa.literal("数据库迁移 migrated from the pre-lifecycle status (see from)"),
+                  sa.literal("migration"), sa.func.current_timestamp()),
+    ))
     for old, new in LEGACY_STATUS.items():
-        conn.execute(sa.update(demands).where(demands.c.status == old).values(status=new))
-    conn.execute(sa.update(demands).values(ref=demands.c.id))
-    history = []
-    for demand_id, old in rows:
-        new = LEGACY_STATUS.get(old, old)
-        history.append({"demand_id": demand_id, "from_status": old if old != new else None, "to_status": new,
-                        "reason": f"数据库迁移 migrated from the pre-lifecycle status {old!r}",
-                        "by_role": "migration", "created_at": now})
-    if history:
-        conn.execute(sa.insert(events), history)
+        op.execute(sa.update(demands).where(demands.c.status == old).values(status=new))
+    op.execute(sa.update(demands).values(ref=demands.c.id))
 
 
 def upgrade() -> None:
@@ -161,8 +160,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("profile_id", sa.String(length=200), nullable=True))
     _create_tables()
     _migrate_statuses()
-    with op.batch_alter_table("demands", schema=None) as batch_op:
-        batch_op.create_unique_constraint("uq_demand_enterprise_ref", ["enterprise_id", "ref"])
+    # an index, not a constraint: SQLite adds it in place (recreating ``demands`` would
+    # cascade-delete the rows of the tables that reference it)
+    op.create_index("ix_demands_enterprise_ref", "demands", ["enterprise_id", "ref"], unique=True)
 
 
 def downgrade() -> None:
@@ -174,8 +174,8 @@ def downgrade() -> None:
         op.execute(sa.update(demands).where(demands.c.status == new).values(status=old))
     for name in ("ratings", "outcomes", "activities", "team_members", "teams", "semesters", "demand_events"):
         op.drop_table(name)
+    op.drop_index("ix_demands_enterprise_ref", table_name="demands")
     with op.batch_alter_table("demands", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_demand_enterprise_ref", type_="unique")
         batch_op.drop_column("ref")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_column("profile_id")
