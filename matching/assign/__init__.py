@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from xfd.matching.assign.check import Violation, check_plan
-from xfd.matching.assign.encode import Index, encode_problem
+from xfd.matching.assign.encode import Index, drop_uncoverable_inferred, encode_problem
 from xfd.matching.assign.options import FAIRNESS_MODES, Solution, SolveOptions, SolvePath, SolveStats, SolveStatus
 from xfd.matching.assign.plan import Member, Move, Plan, TeamPlan, Unassigned, decode_plan, plan_to_json, write_plan_xlsx
 from xfd.matching.assign.preflight import Preflight, preflight
@@ -22,7 +22,7 @@ from xfd.matching.assign.solve import solve as solve_problem
 from xfd.matching.types import Demand, Profile
 
 __all__ = [
-    "plan_teams", "encode_problem", "solve_problem", "decode_plan", "plan_to_json", "write_plan_xlsx",
+    "plan_teams", "encode_problem", "drop_uncoverable_inferred", "solve_problem", "decode_plan", "plan_to_json", "write_plan_xlsx",
     "check_plan", "preflight", "Plan", "TeamPlan", "Member", "Unassigned", "Move", "Index",
     "TeamProblem", "SolveOptions", "Solution", "SolveStats", "SolveStatus", "SolvePath", "Violation", "Preflight",
     "SOLVERS", "FAIRNESS_MODES",
@@ -46,10 +46,16 @@ def plan_teams(profiles: Sequence[Profile], demands: Sequence[Demand], scores: n
     weights by at most ``jitter`` with ``seed``; ``grade_bonus`` is a small
     tie-breaking reward per distinct student grade in a team; ``time_limit``
     in seconds (the incumbent and bound are reported when it is hit).
+    Inferred disciplines (demand ``disciplines`` None) that no profile of the
+    pool declares are not required; the plan lists them in
+    ``dropped_disciplines`` with a warning line.
     """
+    if len(required) != len(demands):
+        raise ValueError(f"required has {len(required)} entries but there are {len(demands)} demands")
+    required, dropped = drop_uncoverable_inferred(profiles, demands, required)
     problem, index = encode_problem(profiles, demands, scores, required)
     opts = SolveOptions(continuity_bonus=float(continuity_bonus), fairness=fairness, seed=seed,
                         jitter=float(jitter), grade_bonus=float(grade_bonus), time_limit=time_limit)
     pre = preflight(problem, index)
     sol = solve_problem(problem, solver, opts)
-    return decode_plan(problem, index, sol, pre, continuity_bonus)
+    return decode_plan(problem, index, sol, pre, continuity_bonus, dropped)

@@ -130,3 +130,30 @@ def encode_problem(
         current_team=tuple(tuple(d.current_team) for d in demands),
     )
     return problem, index
+
+
+def drop_uncoverable_inferred(profiles: Sequence[Profile], demands: Sequence[Demand],
+                              required: Sequence[tuple[str, ...]]
+                              ) -> tuple[list[tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Inferred requirements only where some profile can cover them.
+
+    A demand whose ``disciplines`` is None had its ``required[i]`` inferred
+    from its text; an inferred discipline that no placeable profile (teacher
+    or student with capacity > 0) declares could never be covered, so it is
+    not required.  Explicit disciplines (including ``()``: none required) are
+    kept as given.  Returns (the requirements to use, {demand id: the
+    disciplines dropped}).
+    """
+    declared = {k for p in profiles if p.kind != "team" and p.capacity > 0 for k in p.disciplines}
+    out: list[tuple[str, ...]] = []
+    dropped: dict[str, tuple[str, ...]] = {}
+    for d, r in zip(demands, required, strict=True):
+        r = tuple(r)
+        if d.disciplines is None:
+            gone = tuple(k for k in r if k not in declared)
+            if gone:
+                dropped[d.id] = gone
+                r = tuple(k for k in r if k in declared)
+        out.append(r)
+    return out, dropped
+

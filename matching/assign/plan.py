@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +83,10 @@ class PlanStats:
 class Plan:
     """The decoded plan.  ``objective`` = sum of member scores (6 decimals);
     ``upper_bound`` bounds objective + continuity_bonus (+ jitter) over all
-    plans staffing as many demands (None when not computed)."""
+    plans staffing as many demands (None when not computed);
+    ``dropped_disciplines`` {demand id: inferred disciplines not required
+    because no profile declares them}; ``warnings`` one line each (Chinese,
+    English alongside) about the batch as a whole."""
 
     objective: float
     upper_bound: float | None
@@ -92,6 +95,8 @@ class Plan:
     unassigned: list[Unassigned]
     moves: list[Move]
     stats: PlanStats
+    dropped_disciplines: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _r(x: float) -> float:
@@ -99,7 +104,7 @@ def _r(x: float) -> float:
 
 
 def decode_plan(problem: TeamProblem, index: Index, sol: Solution, pre: Preflight,
-                continuity_bonus: float) -> Plan:
+                continuity_bonus: float, dropped: dict[str, tuple[str, ...]] | None = None) -> Plan:
     """Map a solution back to ids: roles, covers, reasons, moves."""
     D = problem.n_demands
     members = sol.members
@@ -155,7 +160,31 @@ def decode_plan(problem: TeamProblem, index: Index, sol: Solution, pre: Prefligh
         mixed_grade_teams=mixed, grade_bonus=_r(st.grade_bonus), min_team_score=st.min_team_score,
         columns=st.columns, pricing_rounds=st.pricing_rounds, balance=pre.balance,
         phases=tuple(st.phases), warm_start=st.warm_start, path=str(st.path))
-    return Plan(_r(objective), ub, cb, teams, unassigned, moves, stats)
+    dropped = dict(dropped or {})
+    return Plan(_r(objective), ub, cb, teams, unassigned, moves, stats, dropped,
+                batch_warnings(D, len(teams), unassigned, dropped))
+
+
+def batch_warnings(n_demands: int, staffed: int, unassigned: Sequence[Unassigned],
+                   dropped: dict[str, tuple[str, ...]]) -> list[str]:
+    """Lines about the whole batch: dropped inferred disciplines, nothing staffed."""
+    out: list[str] = []
+    if dropped:
+        count: dict[str, int] = {}
+        for ks in dropped.values():
+            for k in ks:
+                count[k] = count.get(k, 0) + 1
+        top = "、".join(f"{k} ({n})" for k, n in sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        out.append(f"{len(dropped)} 个需求推断出的学科无人声明，未作要求 "
+                   f"inferred disciplines no profile declares were not required for {len(dropped)} demands: {top}")
+    if n_demands and staffed == 0:
+        reasons: dict[str, int] = {}
+        for u in unassigned:
+            reasons[u.reason] = reasons.get(u.reason, 0) + 1
+        top_reason = max(reasons.items(), key=lambda kv: kv[1])[0] if reasons else ""
+        out.append(f"没有任何需求组队成功 no demand could be staffed ({n_demands} demands); "
+                   f"最常见原因 most common reason: {top_reason}")
+    return out
 
 
 def compute_moves(problem: TeamProblem, index: Index, members: Sequence[np.ndarray],
@@ -241,7 +270,8 @@ def _why(problem: TeamProblem, index: Index, members: Sequence[np.ndarray], p: i
 
 
 def plan_to_json(plan: Plan) -> dict:
-    """The plan in the INTERFACES shape (plus ``upper_bound``, ``continuity_bonus``, ``stats``)."""
+    """The plan in the INTERFACES shape (plus ``upper_bound``, ``continuity_bonus``,
+    ``dropped_disciplines``, ``warnings``, ``stats``)."""
     st = asdict(plan.stats)
     st["balance"] = [asdict(b) for b in plan.stats.balance]
     st["phases"] = list(plan.stats.phases)
@@ -256,6 +286,9 @@ def plan_to_json(plan: Plan) -> dict:
         "unassigned": [{"demand_id": u.demand_id, "reason": u.reason} for u in plan.unassigned],
         "moves": [{"profile_id": m.profile_id, "from": m.from_, "to": m.to, "why": m.why}
                   for m in plan.moves],
+        "dropped_disciplines": [{"demand_id": d, "disciplines": list(ks)}
+                                for d, ks in plan.dropped_disciplines.items()],
+        "warnings": list(plan.warnings),
         "stats": st,
     }
 

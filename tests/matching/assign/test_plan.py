@@ -151,3 +151,39 @@ def test_moves_and_continuity_bonus():
     assert "容量已满，调往 D2" in mv.why
     js = plan_to_json(move)
     assert js["moves"] == [{"profile_id": "S1", "from": "D1", "to": "D2", "why": mv.why}]
+
+
+# ------------------------------------------------------------ pools without disciplines
+
+def plain_pool(n_t: int = 6):
+    profiles = [Profile(id=f"T{j}", kind="teacher", capacity=2) for j in range(n_t)]
+    demands = [Demand(id=f"D{i}", title="x", team_size=(3, 3), students=(0, 0)) for i in range(4)]
+    scores = np.random.default_rng(0).random((4, n_t)).round(3)
+    return profiles, demands, scores
+
+
+def test_inferred_disciplines_nobody_declares_are_not_required():
+    profiles, demands, scores = plain_pool()
+    inferred = [("力学",), ("力学", "材料科学与工程"), (), ("力学",)]
+    plan = plan_teams(profiles, demands, scores, inferred)
+    assert len(plan.teams) == 4 and plan.unassigned == []
+    assert plan.dropped_disciplines == {"D0": ("力学",), "D1": ("力学", "材料科学与工程"), "D3": ("力学",)}
+    (w,) = plan.warnings
+    assert "inferred disciplines no profile declares were not required for 3 demands: 力学 (3)" in w
+    js = plan_to_json(plan)
+    assert js["dropped_disciplines"][0] == {"demand_id": "D0", "disciplines": ["力学"]}
+    assert js["warnings"] == [w]
+    assert js["stats"]["path"] == "min_cost_flow"
+
+
+def test_explicit_disciplines_stay_required_and_an_empty_batch_is_warned():
+    profiles, demands, scores = plain_pool()
+    demands = [Demand(**{**d.__dict__, "disciplines": ("力学",)}) for d in demands]
+    plan = plan_teams(profiles, demands, scores, [("力学",)] * 4)
+    assert plan.teams == [] and plan.dropped_disciplines == {}
+    assert all("no free teacher covers 力学" in u.reason for u in plan.unassigned)
+    assert any(w.startswith("没有任何需求组队成功 no demand could be staffed (4 demands)") for w in plan.warnings)
+    # explicit "no discipline" (()) is never inferred: nothing dropped, all staffed
+    demands = [Demand(**{**d.__dict__, "disciplines": ()}) for d in demands]
+    plan = plan_teams(profiles, demands, scores, [()] * 4)
+    assert len(plan.teams) == 4 and plan.warnings == [] and plan.dropped_disciplines == {}
