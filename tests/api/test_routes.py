@@ -225,7 +225,7 @@ def test_enterprise_key_fixes_enterprise(client, keys):
     r = client.post("/v1/demands", json=dict(DEMAND_A, id="DX", enterprise="E2"), headers=keys["a"])
     assert r.status_code == 201
     body = r.json()
-    assert body["enterprise"] == "E1" and body["status"] == "open" and body["team_size"] == [2, 3]
+    assert body["enterprise"] == "E1" and body["status"] == "submitted" and body["team_size"] == [2, 3]
     assert client.get("/v1/demands/DX", headers=keys["b"]).status_code == 404
 
 
@@ -246,10 +246,13 @@ def test_isolation_between_enterprises(loaded, client):
     assert r.status_code == 404
     # the enterprise filter cannot widen an enterprise's view
     assert [d["id"] for d in client.get("/v1/demands?enterprise=E1", headers=b).json()] == ["DB1"]
-    # overwriting another enterprise's id is refused and leaks nothing
+    # another enterprise's id is B's own new demand (201, as for any new id): nothing of A's is touched or told
     r = client.post("/v1/demands", json=dict(DEMAND_B, id="DA1"), headers=b)
-    assert r.status_code == 409 and DEMAND_A["title"] not in r.text
+    assert r.status_code == 201 and DEMAND_A["title"] not in r.text
+    assert r.json()["id"] == "DA1" and r.json()["enterprise"] == "E2"
     assert client.get("/v1/demands/DA1", headers=a).json()["title"] == DEMAND_A["title"]
+    assert client.get("/v1/demands/DA1", headers=b).json()["title"] == DEMAND_B["title"]
+    assert len(client.get("/v1/demands", headers=office).json()) == 3
 
 
 def test_resubmission_without_key_is_stored_once(loaded, client):
@@ -331,7 +334,7 @@ def test_body_too_large_streamed_is_413(app, client, keys):
 def test_demand_status_filter_and_office_filter(loaded, client):
     office = loaded["office"]
     assert [d["id"] for d in client.get("/v1/demands?enterprise=E2", headers=office).json()] == ["DB1"]
-    assert len(client.get("/v1/demands?status=open", headers=office).json()) == 2
+    assert len(client.get("/v1/demands?status=submitted", headers=office).json()) == 2
     assert client.get("/v1/demands?status=weird", headers=office).status_code == 422
 
 
@@ -394,8 +397,16 @@ def wait_run(client, headers, run_id, timeout=20.0):
     raise AssertionError("run did not finish")
 
 
+def accept(client: TestClient, office: dict[str, str], *ids: str) -> None:
+    """Triage: the office accepts the demands (submitted -> accepted), so runs plan them."""
+    for did in ids:
+        r = client.patch(f"/v1/demands/{did}", json={"status": "accepted"}, headers=office)
+        assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+
+
 def test_assignment_run_to_done_and_accept(loaded, client):
     office = loaded["office"]
+    accept(client, office, "DA1", "DB1")
     r = client.post("/v1/assignment-runs", headers=office)
     assert r.status_code == 202, r.text
     run_id = r.json()["id"]
@@ -413,11 +424,12 @@ def test_assignment_run_to_done_and_accept(loaded, client):
     assert r.status_code == 200 and sorted(r.json()["assigned"]) == sorted(staffed)
     for d in staffed:
         got = client.get(f"/v1/demands/{d}", headers=office).json()
-        assert got["status"] == "assigned" and got["assigned_team"]
+        assert got["status"] == "teamed" and got["assigned_team"]
     assert run_id in [x["id"] for x in client.get("/v1/assignment-runs", headers=office).json()]
 
 
 def test_assignment_run_with_body_options(loaded, client):
+    accept(client, loaded["office"], "DA1", "DB1")
     r = client.post("/v1/assignment-runs", json={"demand_ids": ["DA1"], "continuity_bonus": 0.2}, headers=loaded["office"])
     assert r.status_code == 202
     body = wait_run(client, loaded["office"], r.json()["id"])
@@ -435,6 +447,7 @@ def test_failed_run_records_reason(db, keys):
         office = add_key(app, "office")
         c.post("/v1/profiles", json=PROFILES, headers=office)
         c.post("/v1/demands", json=DEMAND_A, headers=office)
+        accept(c, office, "DA1")
         run_id = c.post("/v1/assignment-runs", headers=office).json()["id"]
         body = wait_run(c, office, run_id)
         assert body["status"] == "failed" and "solver exploded" in body["reason"]
@@ -544,6 +557,7 @@ def _real_flow(app):
         matches = r.json()["matches"]
         assert len(matches) == 3 and matches[0]["profile_id"] in ("T001", "S001", "T003")
         assert [m["score"] for m in matches] == sorted((m["score"] for m in matches), reverse=True)
+        accept(c, office, "DA1")
         run_id = c.post("/v1/assignment-runs", headers=office).json()["id"]
         body = wait_run(c, office, run_id, timeout=120)
         assert body["status"] == "done", body
@@ -570,14 +584,17 @@ def test_in_memory_sqlite_works():
         assert len(c.get("/v1/demands", headers=office).json()) == 1
 
 
-def test_close_and_reopen_demand(loaded, client):
+def test_withdraw_demand(loaded, client):
     a, b, office = loaded["a"], loaded["b"], loaded["office"]
-    assert client.patch("/v1/demands/DA1", json={"status": "closed"}, headers=b).status_code == 404
-    r = client.patch("/v1/demands/DA1", json={"status": "closed"}, headers=a)
-    assert r.status_code == 200 and r.json()["status"] == "closed"
-    assert client.patch("/v1/demands/DA1", json={"status": "assigned"}, headers=a).status_code == 422
+    assert client.patch("/v1/demands/DA1", json={"status": "withdrawn"}, headers=b).status_code == 404
+    r = client.patch("/v1/demands/DA1", json={"status": "withdrawn"}, headers=a)
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    r = client.patch("/v1/demands/DA1", json={"status": "teamed"}, headers=a)
+    assert r.status_code == 409 and "withdrawn" in r.json()["detail"] and "teamed" in r.json()["detail"]
+    assert client.patch("/v1/demands/DA1", json={"status": "closed"}, headers=a).status_code == 422
+    accept(client, office, "DB1")
     run_id = client.post("/v1/assignment-runs", headers=office).json()["id"]
     plan = wait_run(client, office, run_id)["plan"]
     ids = {t["demand_id"] for t in plan["teams"]} | {u["demand_id"] for u in plan["unassigned"]}
-    assert ids == {"DB1"}                       # closed demands are not reassigned
-    assert client.patch("/v1/demands/DA1", json={"status": "open"}, headers=office).json()["status"] == "open"
+    assert ids == {"DB1"}                       # withdrawn demands are not planned
+    assert client.patch("/v1/demands/DA1", json={"status": "accepted"}, headers=office).status_code == 409
