@@ -67,6 +67,7 @@ def test_service_flow_on_postgres(pg_url: str) -> None:
         assert c.post("/v1/demands", json={"id": "D3"}, headers=e1).status_code == 422
         rec = c.get("/v1/demands/D1/recommendations?k=2", headers=office)
         assert rec.status_code == 200 and rec.json()["matches"][0]["profile_id"] == "T1"
+        assert c.patch("/v1/demands/D1", json={"status": "accepted"}, headers=office).status_code == 200  # triage
         run = c.post("/v1/assignment-runs", headers=office)
         assert run.status_code == 202
         for _ in range(200):
