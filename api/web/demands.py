@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -36,6 +37,8 @@ SORTS = {
 }
 Submitter = Annotated[Viewer, Depends(require("enterprise", "office"))]
 Reader = Annotated[Viewer, Depends(require("enterprise", "office"))]
+#: a teacher may open the demands of their own teams (the data layer decides which)
+DemandReader = Annotated[Viewer, Depends(require("enterprise", "office", "teacher"))]
 
 
 def industry_sections() -> list[tuple[str, str]]:
@@ -143,14 +146,14 @@ def submit_demand(
         return page(request, "demand_new.html", viewer, status_code=422 if errors else 200, **context)
     request_hash = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     stored = crud.submit_demand(session, viewer.principal, demand, None, request_hash)
-    return RedirectResponse(f"/demands/{stored.body['id']}?created=1", status_code=303)
+    return RedirectResponse(f"/demands/{quote(str(stored.body['id']), safe='')}?created=1", status_code=303)
 
 
 @router.get("/demands/{demand_id}", response_class=HTMLResponse)
 def demand_page(
     request: Request,
     demand_id: str,
-    viewer: Reader,
+    viewer: DemandReader,
     session: SessionDep,
     engine: EngineDep,
     created: int = 0,
@@ -185,5 +188,6 @@ def change_status(
     row = crud.visible_demand(session, viewer.principal, demand_id)
     if disciplines is not None and viewer.account.is_staff:
         workflow.set_disciplines(session, row, _split_list(disciplines))
-    workflow.transition(session, viewer.principal, row.id, status, reason.strip())
-    return RedirectResponse(f"/demands/{row.id}?done={status}", status_code=303)
+    shown = crud.public_demand_id(row, viewer.principal)
+    workflow.transition(session, viewer.principal, shown, status, reason.strip())
+    return RedirectResponse(f"/demands/{quote(shown, safe='')}?done={status}", status_code=303)

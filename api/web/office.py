@@ -23,8 +23,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Office = Annotated[Viewer, Depends(require("office"))]
 OfficeForm = Annotated[Viewer, Depends(csrf_for("office"))]
 PAGE_SIZE = 25
-#: statuses waiting for the office's review (``open``: a store from before the lifecycle)
-INBOX = ("submitted", "open")
+#: statuses waiting for the office's review
+INBOX = ("submitted",)
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".xlsx")
 MAX_ERRORS = 200
 

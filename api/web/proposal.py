@@ -11,6 +11,7 @@ path (and lifecycle checks) as accepting a batch run.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -108,5 +109,5 @@ def accept_team(demand_id: str, viewer: OfficeForm, session: SessionDep, member:
     run = crud.create_run(session, {"demand_ids": [row.id], "source": "web proposal"}, viewer.principal.key_id or None)
     crud.set_run(session, run.id, status="done", progress=1.0, plan=plan, finished_at=utcnow())
     session.expire(run)  # set_run wrote with an UPDATE statement
-    crud.accept_run(session, run.id)
-    return RedirectResponse(f"/demands/{row.id}?done=team", status_code=303)
+    crud.accept_run(session, run.id, viewer.principal)
+    return RedirectResponse(f"/demands/{quote(row.id, safe='')}?done=team", status_code=303)

@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from xfd import corpora
+from xfd.api import crud
 from xfd.api.errors import Conflict, DomainError, FieldInvalid, Forbidden, NotFound
 from xfd.api.web.auth import CSRF_FIELD, LoginRequired, PageError, Viewer
 
@@ -108,6 +109,8 @@ TEMPLATES.env.globals.update(RUN_LABELS=RUN_LABELS, KIND_LABELS=KIND_LABELS, CSR
 
 def page(request: Request, template: str, viewer: Viewer | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` with the viewer (for the menu and CSRF fields) and ``context``."""
+    if viewer is not None:  # the id this viewer knows a demand by (an enterprise's own ``ref``)
+        context.setdefault("did", lambda row: crud.public_demand_id(row, viewer.principal))
     response = TEMPLATES.TemplateResponse(request, template, {"viewer": viewer, **context}, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,12 +7,13 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from xfd.api import crud
+from xfd.api.crud.teams import default_semester
 from xfd.api.deps import RunsDep, SessionDep
 from xfd.api.storage.models import AssignmentRun, DemandRow, ProfileRow
 from xfd.api.web.auth import Viewer, csrf_for, require
@@ -26,13 +27,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/runs", response_class=HTMLResponse)
 def run_list(request: Request, viewer: Office, session: SessionDep) -> HTMLResponse:
-    return page(request, "runs.html", viewer, runs=crud.list_runs(session))
+    return page(request, "runs.html", viewer, runs=crud.list_runs(session), semester=default_semester())
 
 
 @router.post("/runs", response_class=HTMLResponse)
-def start_run(viewer: OfficeForm, session: SessionDep, runs: RunsDep) -> Response:
-    """Start a batch reassignment of the demands the data layer plans."""
-    run = runs.start(session, viewer.principal.key_id or None, None, None, None)
+def start_run(viewer: OfficeForm, session: SessionDep, runs: RunsDep,
+              semester: Annotated[str, Form(max_length=20)] = "") -> Response:
+    """Start a batch reassignment of the demands the data layer plans (for ``semester``, default the current one)."""
+    run = runs.start(session, viewer.principal.key_id or None, None, None, None, semester.strip() or None)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 
@@ -67,7 +69,7 @@ def run_page(request: Request, run_id: str, viewer: Office, session: SessionDep,
 
 @router.post("/runs/{run_id}/accept", response_class=HTMLResponse)
 def accept_run(run_id: str, viewer: OfficeForm, session: SessionDep) -> Response:
-    result = crud.accept_run(session, run_id)
+    result = crud.accept_run(session, run_id, viewer.principal)
     return RedirectResponse(f"/runs/{run_id}?accepted={len(result.assigned)}", status_code=303)
 
 

@@ -21,6 +21,6 @@ Teacher = Annotated[Viewer, Depends(require("teacher"))]
 def teacher_home(request: Request, viewer: Teacher, session: SessionDep) -> HTMLResponse:
     pid = viewer.account.profile_id or ""
     profile = session.get(ProfileRow, pid)
-    demands = workflow.teacher_demands(session, pid)
+    demands = workflow.teacher_demands(session, viewer.principal)
     teams = {d.id: workflow.team_of(session, d) for d in demands}
     return page(request, "teacher.html", viewer, profile=profile, demands=demands, teams=teams)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xfd.api import crud
+from xfd.api.crud import lifecycle as crud_lifecycle
+from xfd.api.crud import teams
 from xfd.api.engine import IndexUnavailable, MatchEngine
 from xfd.api.records import demand_from_row
 from xfd.api.security import Principal
@@ -38,25 +39,17 @@ def status_choices() -> list[str]:
     return list(lifecycle.STATUSES)
 
 
-def _actor(principal: Principal) -> str:
-    return "office" if principal.is_staff else principal.role
-
-
 def actions_for(principal: Principal, row: DemandRow) -> list[tuple[str, str]]:
-    """``(status, button label)`` of the changes this viewer may make on the page (lifecycle's ``patch`` edges)."""
-    if row.status in lifecycle.STATUSES:
-        nexts = lifecycle.next_statuses(row.status, _actor(principal), "patch")
-    else:  # a store still on the statuses before the lifecycle (open/assigned/closed)
-        nexts = ("closed",) if row.status == "open" else ()
+    """``(status, button label)`` of the changes this viewer may make on the page (the lifecycle's ``patch`` edges)."""
+    if principal.role == "teacher" or row.status not in lifecycle.STATUSES:
+        return []
+    nexts = lifecycle.next_statuses(row.status, crud_lifecycle.actor_of(principal), "patch")
     return [(s, ACTION_LABELS.get(s, s)) for s in nexts]
 
 
 def transition(session: Session, principal: Principal, demand_id: str, status: str, reason: str) -> DemandRow:
-    """Move a visible demand to ``status`` through the data layer (it checks the lifecycle; commits)."""
-    change = getattr(crud, "change_demand_status", None)
-    if change is not None:
-        return change(session, principal, demand_id, status, reason)
-    return crud.set_demand_status(session, principal, demand_id, status)
+    """Move a visible demand to ``status`` (the lifecycle checks who and whether; history kept; commits)."""
+    return crud.change_demand_status(session, principal, demand_id, status, reason)
 
 
 class HistoryEntry(NamedTuple):
@@ -68,16 +61,9 @@ class HistoryEntry(NamedTuple):
 
 def history(session: Session, principal: Principal, row: DemandRow) -> list[HistoryEntry]:
     """The demand's status changes, oldest first."""
-    read = getattr(crud, "demand_history", None)
-    if read is not None:
-        return [HistoryEntry(h.get("at"), h.get("status", ""), h.get("by", "") or "", h.get("reason", "") or "")
-                if isinstance(h, dict) else HistoryEntry(getattr(h, "at", None), getattr(h, "to_status", getattr(h, "status", "")),
-                                                         str(getattr(h, "actor", "") or ""), getattr(h, "reason", "") or "")
-                for h in read(session, principal, row.id)]
-    entries = [HistoryEntry(row.created_at, "submitted", "", "")]
-    if row.status not in ("submitted", "open"):
-        entries.append(HistoryEntry(row.updated_at, row.status, "", ""))
-    return entries
+    shown = crud.public_demand_id(row, principal)
+    return [HistoryEntry(h["at"], h["to"], h.get("by") or "", h.get("reason") or "")
+            for h in crud.demand_history(session, principal, shown)]
 
 
 def return_reason(session: Session, principal: Principal, row: DemandRow) -> str:
@@ -112,15 +98,12 @@ def _member(p: ProfileRow | None, pid: str, covers: Sequence[str] = (), role: st
 
 
 def team_of(session: Session, row: DemandRow) -> list[Member]:
-    """The demand's accepted team (empty before it is teamed)."""
-    ids = [str(x) for x in (row.assigned_team or [])]
-    wanted = set(row.disciplines or [])
-    out = []
-    for pid in ids:
-        p = session.get(ProfileRow, pid)
-        covers = [d for d in (p.disciplines or []) if d in wanted] if p is not None else []
-        out.append(_member(p, pid, covers))
-    return out
+    """The demand's newest accepted team (empty before it is teamed): members in plan order."""
+    team = teams.latest_team(session, row.id)
+    if team is None:
+        return []
+    return [_member(session.get(ProfileRow, m.profile_id), m.profile_id, list(m.covers or []), m.role, m.score)
+            for m in teams.members_of(session, [team.id])[team.id]]
 
 
 class Recommendations(NamedTuple):
@@ -155,7 +138,11 @@ def set_disciplines(session: Session, row: DemandRow, disciplines: list[str]) ->
     row.disciplines = list(dict.fromkeys(disciplines))
 
 
-def teacher_demands(session: Session, profile_id: str) -> list[DemandRow]:
-    """The demands whose accepted team includes this profile, newest first."""
-    rows = session.scalars(select(DemandRow).order_by(DemandRow.created_at.desc(), DemandRow.id))
-    return [r for r in rows if profile_id in (r.assigned_team or [])]
+def teacher_demands(session: Session, principal: Principal) -> list[DemandRow]:
+    """The demands of the teams this teacher belongs to (any semester), newest team first."""
+    rows: list[DemandRow] = []
+    for team in reversed(list(session.scalars(teams.teams_query(session, principal)))):
+        row = session.get(DemandRow, team.demand_id)
+        if row is not None and row not in rows:
+            rows.append(row)
+    return rows

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from tests.fakes import FakeScorer, greedy_planner
@@ -38,6 +39,12 @@ ACCOUNTS = {  # username: (role, enterprise, profile)
     "ent2": ("enterprise", "E002", None),
     "teacher1": ("teacher", None, "T001"),
 }
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with the smallest parameters: the tests hash and verify hundreds of times."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def seed(app) -> None:
