@@ -9,6 +9,7 @@ its own tests); the fake scorer is ``tests.fakes.FakeScorer``.
 """
 from __future__ import annotations
 
+import os
 import time
 import tomllib
 from collections.abc import Sequence
@@ -85,10 +86,29 @@ class ContinuityPlanner:
         return {"objective": 0.0, "teams": teams, "unassigned": unassigned, "moves": moves}
 
 
-@pytest.fixture
-def world(tmp_path: Path):
+POSTGRES_URL = os.environ.get("XFD_TEST_POSTGRES_URL", "")
+
+
+def _database_url(kind: str, tmp_path: Path) -> str:
+    """A fresh database: a SQLite file, or the CI PostgreSQL emptied (skipped without one)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'x.db'}"
+    if not POSTGRES_URL:
+        pytest.skip("XFD_TEST_POSTGRES_URL not set (no PostgreSQL server)")
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_URL)
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
+    engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request, tmp_path: Path):
     planner = ContinuityPlanner()
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", model="fake"),
+    app = create_app(Settings(database_url=_database_url(request.param, tmp_path), model="fake"),
                      scorer_factory=FakeScorer, planner=planner)
     with TestClient(app) as client:
         keys = {}
