@@ -15,7 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from xfd.api.cli import CliError, _Parser
+from xfd.api.cli import build_parser
+from xfd.api.cli.common import CliError
 from xfd.api.security import create_key, hash_key
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
 from xfd.api.storage.models import ApiKey
@@ -33,12 +34,8 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 
 
 def run_cli(argv: list[str]) -> int:
-    """Run a service subcommand through the real parser pieces (no cli_score/cli_assign needed)."""
-    from xfd.api import cli_service
-
-    parser = _Parser(prog="xfd")
-    cli_service.register(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    args = parser.parse_args(argv)
+    """Run a subcommand through the real parser (``xfd.api.cli.build_parser``)."""
+    args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
 
@@ -252,7 +249,7 @@ def test_migration_renders_for_postgresql():
     cfg.output_buffer = io.StringIO()
     command.upgrade(cfg, "head", sql=True)
     sql = cfg.output_buffer.getvalue()
-    assert sql.count("CREATE TABLE") == 8 and "TIMESTAMP WITH TIME ZONE" in sql
+    assert sql.count("CREATE TABLE") == 20 and "TIMESTAMP WITH TIME ZONE" in sql
 
 
 def test_concurrent_duplicate_writes_never_5xx(tmp_path):

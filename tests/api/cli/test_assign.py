@@ -34,7 +34,7 @@ class FakeResult:
 
 @pytest.fixture()
 def inputs(tmp_path, monkeypatch):
-    import xfd.api.cli_score as cs
+    import xfd.api.cli.scoring as cs
 
     def fake(profiles, demands, model=None):
         assert [p.id for p in profiles] == [p["id"] for p in PROFILES]

@@ -1,24 +1,20 @@
 """``xfd assign``: staff every open demand with a team and write the plan (JSON, optional xlsx).
 
 Scores and required disciplines come from the scoring core
-(``api.cli_score.compute_scores``), so member scores equal what ``xfd score``
-reports on the same inputs.
+(``xfd.api.cli.scoring.compute_scores``), so member scores equal what
+``xfd score`` reports on the same inputs.
 """
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 
-from xfd.api.cli import CliError
+from xfd.api.cli import scoring
+from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err
 
 
-def run(args: argparse.Namespace) -> int:
-    from xfd.api.cli_score import check_out, compute_scores, load_inputs  # noqa: PLC0415
-    from xfd.matching.assign import plan_teams, plan_to_json, write_plan_xlsx  # noqa: PLC0415
+def _check_options(args: argparse.Namespace) -> None:
     from xfd.matching.assign.solve import FAIRNESS_MODES, SOLVERS  # noqa: PLC0415
-    from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
-    from xfd.matching.writers import write_json_atomic  # noqa: PLC0415
 
     if args.solver not in SOLVERS:
         raise CliError(f"--solver: 未知求解器 unknown solver {args.solver!r}; valid: {', '.join(sorted(SOLVERS))}")
@@ -29,11 +25,21 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"{flag} 必须是 >= 0 的数 must be a number >= 0, got {v}")
     if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
         raise CliError(f"--time-limit 必须 > 0 must be > 0, got {args.time_limit}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from xfd.matching.assign import plan_teams, plan_to_json, write_plan_xlsx  # noqa: PLC0415
+    from xfd.matching.continuity import seed_continuity  # noqa: PLC0415
+    from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
+    from xfd.matching.writers import write_json_atomic  # noqa: PLC0415
+
+    _check_options(args)
     out = check_out(args.out)
     xlsx = check_out(args.xlsx, "--xlsx") if args.xlsx else None
-    profiles, demands = load_inputs(args.profiles, args.demands)
-    result = compute_scores(profiles, demands, args.model)
-    print(f"xfd: 正在组队 forming teams for {len(demands)} 个需求 demands …", file=sys.stderr)
+    profiles, demands = scoring.load_inputs(args.profiles, args.demands)
+    demands = seed_continuity(demands, profiles)  # a team-kind profile in current_team stands for its members
+    result = scoring.compute_scores(profiles, demands, args.model)
+    err(f"xfd: 正在组队 forming teams for {len(demands)} 个需求 demands …")
     try:
         plan = plan_teams(profiles, demands, result.scores, result.required, solver=args.solver,
                           continuity_bonus=args.continuity_bonus, fairness=args.fairness,
@@ -47,15 +53,13 @@ def run(args: argparse.Namespace) -> int:
         write_plan_xlsx(plan, xlsx)
     st = plan.stats
     gap = "" if st.gap is None else f", gap {st.gap:.2e}"
-    print(f"xfd: 已写出 wrote {out}: {st.staffed}/{st.demands} 个需求已组队 demands staffed, "
-          f"objective {plan.objective:.6f}{gap}, {len(plan.unassigned)} unassigned, "
-          f"{len(plan.moves)} moves", file=sys.stderr)
+    err(f"xfd: 已写出 wrote {out}: {st.staffed}/{st.demands} 个需求已组队 demands staffed, "
+        f"objective {plan.objective:.6f}{gap}, {len(plan.unassigned)} unassigned, "
+        f"{len(plan.moves)} moves")
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from xfd.api.cli_score import add_input_arguments  # noqa: PLC0415
-
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("assign", help="为所有需求组建团队 form teams for all demands")
     add_input_arguments(p, "plan JSON to write")
     p.add_argument("--solver", default="exact", help="exact (default), greedy (baseline) or lsa")

@@ -1,0 +1,141 @@
+"""What every ``xfd`` command shares: the one-line error, the parser class,
+argument helpers, the output-path check, progress bars, settings and the
+migrated database.  Command modules import this module (and the helper
+modules ``scoring`` / ``server``), never each other.
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+    from tqdm import tqdm
+
+    from xfd.api.settings import Settings
+
+DB_HELP = "SQLAlchemy URL (default: $XFD_DATABASE_URL or sqlite:///xfd.db)"
+
+
+class CliError(Exception):
+    """A user-facing failure: its message is printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one-line ``CliError`` s (not usage + exit)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CliError(f"参数错误 bad arguments: {message}")
+
+
+Subparsers = argparse._SubParsersAction
+
+
+def err(*lines: str) -> None:
+    """Print lines to stderr (messages for people; stdout is for results)."""
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def progress(desc: str, total: int) -> tqdm:
+    """A tqdm bar on stderr (hidden when stderr is not a terminal), counting 条 (items)."""
+    from tqdm import tqdm  # noqa: PLC0415  (keeps ``xfd --help`` fast)
+
+    return tqdm(total=total, desc=desc, unit="条", file=sys.stderr, disable=None, leave=False)
+
+
+def check_out(path: str, flag: str = "--out") -> Path:
+    """An output path whose folder exists and that is not a folder itself (else a CliError naming ``flag``)."""
+    out = Path(path)
+    if out.is_dir():
+        raise CliError(f"{flag} {path}: 是目录 is a directory")
+    if not out.parent.exists():
+        raise CliError(f"{flag} {path}: 目录不存在 directory does not exist: {out.parent}")
+    return out
+
+
+def add_input_arguments(p: argparse.ArgumentParser, out_help: str) -> None:
+    """The arguments ``xfd score`` and ``xfd assign`` share: --profiles, --demands, --out, --model."""
+    p.add_argument("--profiles", required=True, help="profiles file (.jsonl/.csv/.xlsx)")
+    p.add_argument("--demands", required=True, help="demands file (.jsonl/.csv/.xlsx)")
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--model", default=None, help="e5-small (default), lexical, minilm, or a SentenceTransformer folder")
+
+
+def add_database_argument(p: argparse.ArgumentParser) -> None:
+    """``--database-url`` (default from the settings)."""
+    p.add_argument("--database-url", default=None, help=DB_HELP)
+
+
+def load_settings(database_url: str | None = None, model: str | None = None) -> Settings:
+    """``xfd.api.settings.Settings`` from the environment, with the given overrides; a bad
+    ``XFD_*`` value is a CliError naming the variable."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from xfd.api.settings import Settings  # noqa: PLC0415
+
+    overrides: dict[str, Any] = {}
+    if database_url:
+        overrides["database_url"] = database_url
+    if model:
+        overrides["model"] = model
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(f"配置错误 bad setting XFD_{str(first['loc'][0]).upper()}: {first['msg']}") from None
+
+
+def migrated_engine(url: str) -> Engine:
+    """An engine on ``url`` with the schema at head; one-line errors."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415
+
+    from xfd.api.storage.db import make_engine, upgrade_to_head  # noqa: PLC0415
+
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, ValueError) as exc:
+        raise CliError(f"数据库地址无效 invalid XFD_DATABASE_URL {url!r}: {exc}") from None
+    except ImportError as exc:
+        raise CliError(f"缺少数据库驱动 missing database driver for {url!r}: {exc}") from None
+    try:
+        upgrade_to_head(engine)
+    except SQLAlchemyError as exc:
+        raise CliError(f"无法打开数据库 cannot open database {url!r}: {str(exc).splitlines()[0]}") from None
+    return engine
+
+
+@contextmanager
+def database_session(url: str) -> Iterator[Session]:
+    """A session on the migrated database at ``url``; the engine is disposed afterwards."""
+    from xfd.api.storage.db import make_session_factory  # noqa: PLC0415
+
+    engine = migrated_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def check_port(host: str, port: int) -> None:
+    """CliError unless ``host:port`` can be listened on now."""
+    if not 0 < port < 65536:
+        raise CliError(f"--port 端口无效 invalid port {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CliError(f"--host 地址无效 invalid host {host!r}: {exc}") from None
+    family, *_rest, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as exc:
+            raise CliError(f"端口不可用 cannot listen on {host}:{port}: {exc.strerror}") from None

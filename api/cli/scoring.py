@@ -1,0 +1,84 @@
+"""Reading the input files and scoring them, shared by ``xfd score`` and
+``xfd assign`` (so member scores in a plan equal what ``xfd score`` reports).
+
+Scores are calibrated to [0, 1] and rounded to ``SCORE_DECIMALS``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from xfd.api.cli.common import CliError, err, progress
+from xfd.matching.types import Demand, DemandMatches, Profile
+
+SCORE_DECIMALS = 6
+
+
+class ScoreResult(NamedTuple):
+    """``scores`` (n_demands, n_profiles) rounded to SCORE_DECIMALS; ``required``
+    per demand (explicit or inferred disciplines); ``scorer`` the fitted scorer."""
+
+    scores: np.ndarray
+    required: list[tuple[str, ...]]
+    scorer: object
+
+
+def load_inputs(profiles_path: str, demands_path: str) -> tuple[list[Profile], list[Demand]]:
+    """Read and validate both files; any problem becomes a one-line CliError."""
+    from xfd.matching.readers import RecordError, read_demands, read_profiles  # noqa: PLC0415
+
+    try:
+        profiles = read_profiles(Path(profiles_path))
+        demands = read_demands(Path(demands_path))
+    except RecordError as exc:
+        raise CliError(str(exc)) from None
+    except FileNotFoundError as exc:
+        raise CliError(f"文件不存在 file not found: {exc.filename or exc}") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise CliError(f"无法读取 cannot read input: {exc}") from None
+    if not profiles:
+        raise CliError(f"{profiles_path}: 没有人员档案 no profiles")
+    if not demands:
+        raise CliError(f"{demands_path}: 没有需求 no demands")
+    return profiles, demands
+
+
+def fitted_scorer(profiles: Sequence[Profile], model: str | None) -> Any:
+    """Load the model by name (one-line error for an unknown one) and index the profiles."""
+    from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
+    from xfd.models.pipeline import make_scorer  # noqa: PLC0415
+
+    try:
+        scorer = make_scorer(model)
+    except UnknownNameError as exc:
+        raise CliError(str(exc)) from None
+    err(f"xfd: 正在索引 indexing {len(profiles)} 份档案 profiles …")
+    return scorer.fit(profiles)
+
+
+def compute_scores(profiles: Sequence[Profile], demands: Sequence[Demand], model: str | None = None) -> ScoreResult:
+    """Scores and required disciplines, exactly as ``xfd score`` reports them."""
+    scorer = fitted_scorer(profiles, model)
+    with progress("评分 scoring", len(demands)) as bar:
+        raw = scorer.score(demands, progress=bar.update)
+    scores = np.round(raw, SCORE_DECIMALS)
+    return ScoreResult(scores, scorer.required_disciplines(demands, raw), scorer)
+
+
+def matches_to_json(dm: DemandMatches, disciplines: Sequence[str] = ()) -> dict:
+    """One output line of the scores file."""
+    return {
+        "demand_id": dm.demand_id,
+        "matches": [
+            {
+                "profile_id": m.profile_id,
+                "score": round(m.score, SCORE_DECIMALS),
+                "evidence": [{"document": e.document, "terms": list(e.terms)} for e in m.evidence],
+            }
+            for m in dm.matches
+        ],
+        "disciplines": list(disciplines),
+    }
