@@ -258,7 +258,14 @@ class DemoAccount(NamedTuple):
 
 
 def demo_teacher(session: Session) -> str | None:
-    """The id of a teacher who leads a team: the first teacher member of the first team profile."""
+    """The id of a teacher who leads a team: the lead of the oldest stored team, else the first
+    teacher member of the first team profile, else the first teacher."""
+    from xfd.api.storage.service import Team, TeamMember  # noqa: PLC0415  (lifecycle tables)
+
+    lead = session.scalar(select(TeamMember.profile_id).join(Team, Team.id == TeamMember.team_id)
+                          .where(TeamMember.role == "lead").order_by(Team.created_at, Team.id, TeamMember.position))
+    if lead is not None and session.get(ProfileRow, lead) is not None:
+        return lead
     for team in session.scalars(select(ProfileRow).where(ProfileRow.kind == "team").order_by(ProfileRow.id)):
         for pid in team.members or []:
             p = session.get(ProfileRow, str(pid))
