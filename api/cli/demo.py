@@ -53,7 +53,7 @@ def prepare_demo(db_path: Path) -> dict[str, Any]:
     Creates one office key and enterprise keys for the first two enterprises
     that have demands.
     """
-    from xfd.api import crud  # noqa: PLC0415
+    from xfd.api import accounts, crud  # noqa: PLC0415
 
     enterprises, profiles, demands = _read_corpus()
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -80,8 +80,9 @@ def prepare_demo(db_path: Path) -> dict[str, Any]:
                 with_demands.append(d.enterprise)
         for ent in with_demands[:2]:
             _, keys[ent] = crud.create_key(session, "enterprise", ent, note="demo")
+        logins = accounts.create_demo_accounts(session, with_demands[:2], accounts.demo_teacher(session))
         session.commit()
-    return {"url": url, "keys": keys, "profiles": len(profiles), "demands": len(demands),
+    return {"url": url, "keys": keys, "accounts": logins, "profiles": len(profiles), "demands": len(demands),
             "enterprises": len(known), "demand_ids": {e: [d.id for d in demands if d.enterprise == e] for e in keys}}
 
 
@@ -92,6 +93,10 @@ def _print_demo(info: dict[str, Any], db_path: Path, host: str, port: int) -> No
     ents = [e for e in keys if e != "office"]
     print(f"演示数据库 demo database: {db_path}  "
           f"({info['profiles']} 名人员 profiles, {info['demands']} 个需求 demands, {info['enterprises']} 家企业 enterprises)")
+    print()
+    print(f"网页登录 log in with a browser: {base}/login")
+    for a in info.get("accounts", []):
+        print(f"  {a.role:<10} 用户名 username {a.username:<12} 密码 password {a.password:<16} {a.binding}")
     print()
     print("密钥（只显示这一次）keys (shown once):")
     print(f"  办公室 office:           {office}")
