@@ -47,6 +47,18 @@ def _read_corpus() -> tuple[list[dict[str, Any]], list, list]:
     return _read_enterprises(Path(paths["enterprises"])), profiles, demands
 
 
+def _seed_previous_semester(session: Any) -> dict[str, int]:
+    """The finished previous semester (``corpora/demo/teams.jsonl`` …), see ``xfd.api.crud.demo_service``."""
+    from xfd import corpora  # noqa: PLC0415
+    from xfd.api.crud.demo_service import FILES, read_service_files, seed_demo_service  # noqa: PLC0415
+    from xfd.api.errors import FieldInvalid  # noqa: PLC0415
+
+    try:
+        return seed_demo_service(session, read_service_files({n: corpora.demo_path(n) for n in FILES}))
+    except (FieldInvalid, FileNotFoundError) as exc:
+        raise CliError(f"演示数据有误 bad demo corpus: {exc}") from None
+
+
 def prepare_demo(db_path: Path) -> dict[str, Any]:
     """(Re)create ``db_path`` from the demo corpus; return keys and counts.
 
@@ -73,6 +85,7 @@ def prepare_demo(db_path: Path) -> dict[str, Any]:
                 known.add(d.enterprise)
             crud.add_demand(session, d)
         session.flush()
+        service = _seed_previous_semester(session)
         _, keys["office"] = crud.create_key(session, "office", note="demo")
         with_demands: list[str] = []
         for d in demands:
@@ -82,7 +95,7 @@ def prepare_demo(db_path: Path) -> dict[str, Any]:
             _, keys[ent] = crud.create_key(session, "enterprise", ent, note="demo")
         logins = accounts.create_demo_accounts(session, with_demands[:2], accounts.demo_teacher(session))
         session.commit()
-    return {"url": url, "keys": keys, "accounts": logins, "profiles": len(profiles), "demands": len(demands),
+    return {"url": url, "keys": keys, "accounts": logins, "profiles": len(profiles), "demands": len(demands), "service": service,
             "enterprises": len(known), "demand_ids": {e: [d.id for d in demands if d.enterprise == e] for e in keys}}
 
 
@@ -93,6 +106,11 @@ def _print_demo(info: dict[str, Any], db_path: Path, host: str, port: int) -> No
     ents = [e for e in keys if e != "office"]
     print(f"演示数据库 demo database: {db_path}  "
           f"({info['profiles']} 名人员 profiles, {info['demands']} 个需求 demands, {info['enterprises']} 家企业 enterprises)")
+    service = info.get("service") or {}
+    if service:
+        print(f"上学期 previous semester 2026春: {service.get('teams', 0)} 个小分队 teams, "
+              f"{service.get('activities', 0)} 次活动 activities, {service.get('outcomes', 0)} 项成果 outcomes, "
+              f"{service.get('ratings', 0)} 条评价 ratings  (xfd report --semester 2026春 --by college)")
     print()
     print(f"网页登录 log in with a browser: {base}/login")
     for a in info.get("accounts", []):

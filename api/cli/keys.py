@@ -14,10 +14,11 @@ def create(args: argparse.Namespace) -> int:
     settings = load_settings(args.database_url)
     with database_session(settings.database_url) as session:
         try:
-            row, plaintext = crud.create_key(session, args.role, args.enterprise, args.note or "")
+            row, plaintext = crud.create_key(session, args.role, args.enterprise, args.note or "", args.profile)
         except KeyError_ as exc:
             raise CliError(str(exc)) from None
         scope = f" enterprise={row.enterprise_id}" if row.enterprise_id else ""
+        scope += f" profile={row.profile_id}" if row.profile_id else ""
         key_id, role = row.id, row.role
     print(plaintext)
     err(f"已创建密钥 key created: id={key_id} role={role}{scope} — 只显示这一次 shown only once")
@@ -54,8 +55,9 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser("keys", help="API 密钥 manage API keys")
     ksub = p.add_subparsers(dest="keys_command", required=True, parser_class=Parser)
     c = ksub.add_parser("create", help="新建密钥并打印一次 create a key and print it once")
-    c.add_argument("--role", required=True, choices=["office", "enterprise", "admin"])
+    c.add_argument("--role", required=True, choices=["office", "enterprise", "teacher", "admin"])
     c.add_argument("--enterprise", default=None, help="enterprise id (required for --role enterprise)")
+    c.add_argument("--profile", default=None, help="the teacher's own profile id (required for --role teacher)")
     c.add_argument("--note", default="", help="free text kept with the key")
     add_database_argument(c)
     c.set_defaults(func=create)

@@ -2,7 +2,9 @@
 
 Object-level rule: an enterprise principal only ever sees demands whose
 ``enterprise`` is its own; any other demand is ``NotFound`` (not forbidden),
-so ids of other enterprises' demands are not confirmed by reads.
+so ids of other enterprises' demands are not confirmed by reads.  Demand ids
+are enterprise-scoped and a re-POST past ``submitted`` is refused: see
+``xfd.api.crud.lifecycle`` (the id rules, transitions and history).
 """
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from xfd.api.crud import lifecycle
 from xfd.api.crud.profiles import CONCURRENT_WRITE, WRITE_ATTEMPTS
-from xfd.api.errors import Conflict, FieldInvalid, NotFound
-from xfd.api.records import demand_fields, demand_public
+from xfd.api.errors import Conflict, FieldInvalid
+from xfd.api.records import demand_fields
 from xfd.api.security import Principal
 from xfd.api.storage.models import DemandRow, Enterprise, IdempotencyRecord
 from xfd.api.storage.timestamps import json_ready
+from xfd.matching.lifecycle import PLANNED
 from xfd.matching.types import Demand
 
 IDEMPOTENCY_MISMATCH = "同一幂等键对应了不同的请求内容 Idempotency-Key reused with a different request body"
@@ -34,11 +38,9 @@ class StoredDemand(NamedTuple):
 
 
 def visible_demand(session: Session, principal: Principal, demand_id: str) -> DemandRow:
-    """The demand if this principal may see it, else ``NotFound`` (also for other enterprises')."""
-    row = session.get(DemandRow, demand_id)
-    if row is None or (not principal.is_staff and row.enterprise_id != principal.enterprise_id):
-        raise NotFound("demand", demand_id)
-    return row
+    """The demand if this principal may see it, else ``NotFound`` (also for other enterprises',
+    with the same message); enterprises address their demands by their own ids."""
+    return lifecycle.find_demand(session, principal, demand_id)
 
 
 def ensure_enterprise(session: Session, enterprise_id: str, *, name: str = "", county: str = "",
@@ -48,10 +50,14 @@ def ensure_enterprise(session: Session, enterprise_id: str, *, name: str = "", c
         session.add(Enterprise(id=enterprise_id, name=name, county=county, industry=industry))
 
 
-def add_demand(session: Session, demand: Demand, created_by: int | None = None) -> DemandRow:
-    """A new ``open`` demand row (no enterprise row is created; the caller commits)."""
-    row = DemandRow(id=demand.id, created_by=created_by, status="open", assigned_team=[], **demand_fields(demand))
+def add_demand(session: Session, demand: Demand, created_by: int | None = None, *, key: str | None = None,
+               principal: Principal | None = None, role: str | None = None) -> DemandRow:
+    """A new ``submitted`` demand row under the service-wide ``key`` (default: its id) with
+    its first history row (no enterprise row is created; the caller commits)."""
+    row = DemandRow(id=key or demand.id, ref=demand.id, created_by=created_by, status="submitted", assigned_team=[],
+                    **demand_fields(demand))
     session.add(row)
+    lifecycle.created(session, row, principal, role=role)
     return row
 
 
@@ -64,18 +70,17 @@ def _find_idempotency(session: Session, principal: Principal, key: str) -> Idemp
 def _store_demand(session: Session, principal: Principal, demand: Demand, idempotency_key: str | None,
                   request_hash: str) -> Any:
     """Insert or replace the demand (and the idempotency record) and commit; returns the body."""
-    row = session.get(DemandRow, demand.id)
-    if row is not None and not principal.is_staff and row.enterprise_id != principal.enterprise_id:
-        raise Conflict(f"需求编号已被占用 demand id already in use: {demand.id}")
+    row, key = lifecycle.submission_target(session, principal, demand)
     if demand.enterprise:
         ensure_enterprise(session, demand.enterprise, county=demand.county, industry=demand.industry)
     if row is None:
-        row = add_demand(session, demand, created_by=principal.key_id)
+        row = add_demand(session, demand, created_by=principal.key_id, key=key, principal=principal)
     else:
         for name, value in demand_fields(demand).items():
-            setattr(row, name, value)
+            if name != "enterprise_id" or value:  # an office re-POST without enterprise keeps the owner
+                setattr(row, name, value)
     session.flush()
-    payload = json_ready(demand_public(row))
+    payload = json_ready(lifecycle.demand_view(row, principal))
     if idempotency_key is not None:
         session.add(IdempotencyRecord(key_id=principal.key_id, idem_key=idempotency_key, method="POST",
                                       path="/v1/demands", request_hash=request_hash,
@@ -128,20 +133,17 @@ def list_demands(session: Session, principal: Principal, status: str | None = No
     return list(session.scalars(demands_query(principal, status, enterprise).offset(offset).limit(limit)))
 
 
-def set_demand_status(session: Session, principal: Principal, demand_id: str, status: str) -> DemandRow:
-    """Close or reopen a visible demand and commit; an ``assigned`` demand stays assigned when reopened."""
-    row = visible_demand(session, principal, demand_id)
-    if not (status == "open" and row.status == "assigned"):
-        row.status = status
-    session.commit()
-    return row
+def set_demand_status(session: Session, principal: Principal, demand_id: str, status: str,
+                      reason: str = "") -> DemandRow:
+    """Move a visible demand to ``status`` through the lifecycle (``lifecycle.change_demand_status``); commits."""
+    return lifecycle.change_demand_status(session, principal, demand_id, status, reason)
 
 
 def open_demand_rows(session: Session, ids: list[str] | None = None) -> list[DemandRow]:
-    """The demands a batch run plans, oldest first: ``ids`` if given, else every demand not closed."""
-    query = select(DemandRow).order_by(DemandRow.created_at, DemandRow.id)
+    """The demands a batch run plans, oldest first: those ``accepted``, ``teamed`` or
+    ``in_service`` (``xfd.matching.lifecycle.PLANNED``), restricted to ``ids`` if given."""
+    query = (select(DemandRow).where(DemandRow.status.in_(PLANNED))
+             .order_by(DemandRow.created_at, DemandRow.id))
     if ids is not None:
         query = query.where(DemandRow.id.in_(ids))
-    else:
-        query = query.where(DemandRow.status != "closed")
     return list(session.scalars(query))

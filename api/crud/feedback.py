@@ -24,6 +24,8 @@ def add_feedback(session: Session, principal: Principal, demand_id: str, profile
                  note: str = "", score: float | None = None) -> Feedback:
     """Store one verdict on a demand the principal may see, about a profile it may name
     (see the module doc); commits."""
+    if principal.role == "teacher":  # feedback is the office's and the enterprises' verdict
+        raise Forbidden("office / enterprise")
     demand = visible_demand(session, principal, demand_id)
     if session.get(ProfileRow, profile_id) is None or (
             not principal.is_staff and profile_id not in (demand.assigned_team or [])):

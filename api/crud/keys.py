@@ -10,12 +10,13 @@ from xfd.api.security import create_key as _create_key
 from xfd.api.storage.models import ApiKey
 
 
-def create_key(session: Session, role: str, enterprise: str | None = None, note: str = "") -> tuple[ApiKey, str]:
+def create_key(session: Session, role: str, enterprise: str | None = None, note: str = "",
+               profile: str | None = None) -> tuple[ApiKey, str]:
     """Store a new key and commit; returns ``(row, plaintext)``.
 
     Bad arguments raise ``xfd.api.security.KeyError_`` naming the argument (nothing stored).
     """
-    row, plaintext = _create_key(session, role, enterprise, note)
+    row, plaintext = _create_key(session, role, enterprise, note, profile)
     session.commit()
     return row, plaintext
 

@@ -8,8 +8,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from xfd.api.crud import teams
 from xfd.api.errors import Conflict, NotFound
-from xfd.api.storage.models import AssignmentRun, DemandRow
+from xfd.api.security import Principal
+from xfd.api.storage.models import AssignmentRun
 
 INTERRUPTED = "服务重启，任务中断 interrupted by a service restart"
 #: newest runs ``list_runs`` returns
@@ -70,20 +72,16 @@ def fail_interrupted_runs(session: Session) -> int:
     return res.rowcount or 0
 
 
-def accept_run(session: Session, run_id: str) -> Accepted:
-    """Accept a ``done`` run: the demands of its teams (unless closed) become ``assigned``
-    with the team's members; commits.  ``Conflict`` when the run is not done."""
+def accept_run(session: Session, run_id: str, principal: Principal | None = None) -> Accepted:
+    """Accept a ``done`` run: the teams of its semester (``params["semester"]``, default
+    ``teams.default_semester()``) are created for its planned demands (``accepted``,
+    ``teamed``, ``in_service``) and ``accepted`` ones become ``teamed``
+    (``xfd.api.crud.teams.teams_from_plan``); commits.  ``Conflict`` when the run is not done."""
     run = get_run(session, run_id)
     if run.status != "done" or run.plan is None:
         raise Conflict(f"任务未完成，不能采纳 run is {run.status}, only a done run can be accepted")
-    assigned: list[str] = []
-    for team in run.plan.get("teams", []):
-        row = session.get(DemandRow, str(team.get("demand_id", "")))
-        if row is None or row.status == "closed":
-            continue
-        row.status = "assigned"
-        row.assigned_team = [str(m.get("profile_id")) for m in team.get("members", [])]
-        assigned.append(row.id)
+    semester = str((run.params or {}).get("semester") or teams.default_semester())
+    assigned = teams.teams_from_plan(session, run.plan, semester, principal, run.id)
     if run.accepted_at is None:
         run.accepted_at = utcnow()
     session.commit()

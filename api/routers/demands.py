@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from xfd.api import crud
 from xfd.api.crud.demands import demands_query
+from xfd.api.crud.lifecycle import demand_view
 from xfd.api.deps import (
     EngineDep,
     PrincipalDep,
@@ -29,7 +30,7 @@ from xfd.api.deps import (
     record_error,
 )
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
-from xfd.api.records import demand_from_row, demand_public, record_error_type, validate_demand
+from xfd.api.records import demand_from_row, record_error_type, validate_demand
 from xfd.api.runs import check_solver
 from xfd.api.schemas import DemandCreate, DemandPublic, DemandStatus, DemandUpdate, ProposalCreate, RecommendationsPublic
 from xfd.matching.registry import UnknownNameError
@@ -81,19 +82,23 @@ def list_demands(
 ) -> list[dict[str, Any]]:
     result = paginate(session, demands_query(principal, status_, enterprise), page)
     set_page_headers(request, response, page, result.total)
-    return [demand_public(r) for r in result.items]
+    return [demand_view(r, principal) for r in result.items]
 
 
 @router.get("/{demand_id}", response_model=DemandPublic, summary="单个需求 one demand",
             responses={404: {"description": "no such demand, or another enterprise's"}})
 def get_demand(demand_id: DemandId, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
-    return demand_public(crud.visible_demand(session, principal, demand_id))
+    return demand_view(crud.visible_demand(session, principal, demand_id), principal)
 
 
-@router.patch("/{demand_id}", response_model=DemandPublic, summary="关闭或重开需求 close or reopen a demand",
-              responses={404: {"description": "no such demand, or another enterprise's"}})
+@router.patch("/{demand_id}", response_model=DemandPublic,
+              summary="变更需求状态 move a demand along its lifecycle (office triage; the enterprise withdraws)",
+              responses={404: {"description": "no such demand, or another enterprise's"},
+                         403: {"description": "this role may not make this transition"},
+                         409: {"description": "the transition is not on the lifecycle path (names both states)"}})
 def update_demand(demand_id: DemandId, body: DemandUpdate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
-    return demand_public(crud.set_demand_status(session, principal, demand_id, body.status))
+    row = crud.set_demand_status(session, principal, demand_id, body.status, body.reason)
+    return demand_view(row, principal)
 
 
 @router.get("/{demand_id}/recommendations", response_model=RecommendationsPublic,

@@ -17,16 +17,16 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
 def _public(k: ApiKey) -> dict[str, Any]:
-    return {"id": k.id, "prefix": k.prefix, "role": k.role, "enterprise": k.enterprise_id,
+    return {"id": k.id, "prefix": k.prefix, "role": k.role, "enterprise": k.enterprise_id, "profile": k.profile_id,
             "note": k.note, "revoked": k.revoked, "created_at": k.created_at}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=KeyCreated, summary="新建密钥 create a key (shown once)")
 def post_key(body: KeyCreate, _who: AdminDep, session: SessionDep) -> dict[str, Any]:
     try:
-        row, plaintext = crud.create_key(session, body.role, body.enterprise, body.note)
+        row, plaintext = crud.create_key(session, body.role, body.enterprise, body.note, body.profile)
     except KeyError_ as exc:
-        raise field_error(["body", "enterprise"], str(exc)) from None
+        raise field_error(["body", "profile" if str(exc).startswith("profile") else "enterprise"], str(exc)) from None
     return {**_public(row), "key": plaintext}
 
 

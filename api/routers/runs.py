@@ -46,7 +46,7 @@ def start_run(
             check_solver(body.solver)
         except UnknownNameError as exc:
             raise field_error(["body", "solver"], str(exc)) from None
-    run = runs.start(session, principal.key_id, body.demand_ids, body.solver, body.continuity_bonus)
+    run = runs.start(session, principal.key_id, body.demand_ids, body.solver, body.continuity_bonus, body.semester)
     return RunStarted(id=run.id, status="running")
 
 
@@ -67,6 +67,6 @@ def get_run(run_id: RunId, _who: StaffDep, session: SessionDep) -> dict[str, Any
 @router.post("/{run_id}/accept", response_model=RunAccepted,
              summary="采纳方案 accept a finished plan: its demands become assigned",
              responses={409: {"description": "the run is not done"}})
-def accept_run(run_id: RunId, _who: StaffDep, session: SessionDep) -> RunAccepted:
-    run, assigned = crud.accept_run(session, run_id)
+def accept_run(run_id: RunId, principal: StaffDep, session: SessionDep) -> RunAccepted:
+    run, assigned = crud.accept_run(session, run_id, principal)
     return RunAccepted(id=run.id, accepted_at=run.accepted_at, assigned=assigned)
