@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     out = check_out(args.out)
     xlsx = check_out(args.xlsx, "--xlsx") if args.xlsx else None
-    profiles, demands = scoring.load_inputs(args.profiles, args.demands)
+    profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
     demands = seed_continuity(demands, profiles)  # a team-kind profile in current_team stands for its members
     result = scoring.compute_scores(profiles, demands, args.model)
     err(f"xfd: 正在组队 forming teams for {len(demands)} 个需求 demands …")

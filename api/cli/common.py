@@ -66,6 +66,8 @@ def add_input_arguments(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--demands", required=True, help="demands file (.jsonl/.csv/.xlsx)")
     p.add_argument("--out", required=True, help=out_help)
     p.add_argument("--model", default=None, help="e5-small (default), lexical, minilm, or a SentenceTransformer folder")
+    p.add_argument("--strict", action="store_true",
+                   help="current_team 中未知的编号是错误 an unknown current_team id is an error (default: a warning)")
 
 
 def add_database_argument(p: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 0:
         raise CliError(f"--top-k 必须 >= 0 must be >= 0, got {args.top_k}")
     out = check_out(args.out)
-    profiles, demands = scoring.load_inputs(args.profiles, args.demands)
+    profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
     scorer = scoring.fitted_scorer(profiles, args.model)
     raw = np.empty((len(demands), len(profiles)))
     with progress("评分 scoring", len(demands)) as bar:

@@ -26,8 +26,36 @@ class ScoreResult(NamedTuple):
     scorer: object
 
 
-def load_inputs(profiles_path: str, demands_path: str) -> tuple[list[Profile], list[Demand]]:
-    """Read and validate both files; any problem becomes a one-line CliError."""
+#: unknown ``current_team`` ids named in the warning before "…"
+UNKNOWN_SHOWN = 5
+
+
+def unknown_current_team(profiles: Sequence[Profile], demands: Sequence[Demand]) -> list[tuple[str, str]]:
+    """``(demand id, profile id)`` for every ``current_team`` id that is not a profile, in input order."""
+    known = {p.id for p in profiles}
+    return [(d.id, pid) for d in demands for pid in d.current_team if pid not in known]
+
+
+def check_current_team(profiles: Sequence[Profile], demands: Sequence[Demand], demands_path: str,
+                       strict: bool) -> None:
+    """One warning line on stderr naming ``current_team`` ids missing from the profiles file;
+    with ``strict`` the same line is the CliError."""
+    unknown = unknown_current_team(profiles, demands)
+    if not unknown:
+        return
+    shown = ", ".join(f"{d} -> {p}" for d, p in unknown[:UNKNOWN_SHOWN]) + (" …" if len(unknown) > UNKNOWN_SHOWN else "")
+    message = (f"{demands_path}: current_team 中有 {len(unknown)} 个编号不在人员文件中 "
+               f"{len(unknown)} current_team id(s) not in the profiles file: {shown}")
+    if strict:
+        raise CliError(message)
+    err(f"xfd: 警告 warning: {message} (--strict 使其成为错误 makes this an error)")
+
+
+def load_inputs(profiles_path: str, demands_path: str, strict: bool = False) -> tuple[list[Profile], list[Demand]]:
+    """Read and validate both files; any problem becomes a one-line CliError.
+
+    ``current_team`` ids that are not in the profiles file: one warning line on
+    stderr, or (``strict``) a CliError."""
     from xfd.matching.readers import RecordError, read_demands, read_profiles  # noqa: PLC0415
 
     try:
@@ -43,6 +71,7 @@ def load_inputs(profiles_path: str, demands_path: str) -> tuple[list[Profile], l
         raise CliError(f"{profiles_path}: 没有人员档案 no profiles")
     if not demands:
         raise CliError(f"{demands_path}: 没有需求 no demands")
+    check_current_team(profiles, demands, demands_path, strict)
     return profiles, demands
 
 
