@@ -1,4 +1,8 @@
-"""One settings object for the service, read from ``XFD_*`` environment variables.
+"""One settings object, read from ``XFD_*`` environment variables: the service,
+the CLI and the migrations read their configuration here and pass values on
+(the ``models`` and ``matching`` layers take them as parameters and read no
+environment; only the model cache's ``XFD_CACHE_DIR`` / ``XFD_THREADS`` stay
+in ``xfd.models.loader``).
 
 ``XFD_DATABASE_URL`` takes any SQLAlchemy URL (default: the SQLite file
 ``xfd.db`` in the current directory); ``XFD_MODEL`` picks the embedding model
@@ -11,6 +15,8 @@ from limits import parse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from xfd.models.loader import DEFAULT_MODEL
+
 
 class Settings(BaseSettings):
     """Service configuration; every field can be set as ``XFD_<NAME>``."""
@@ -18,7 +24,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XFD_", extra="ignore")
 
     database_url: str = "sqlite:///xfd.db"
-    model: str = "e5-small"
+    model: str = DEFAULT_MODEL
     #: run Alembic migrations to head when the app starts
     auto_migrate: bool = True
     #: largest request body on ordinary routes (bytes) -> 413 beyond it

@@ -35,7 +35,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 CACHE_ENV = "XFD_CACHE_DIR"
-MODEL_ENV = "XFD_MODEL"
 THREADS_ENV = "XFD_THREADS"
 DEFAULT_MODEL = "e5-small"
 #: Token limit for e5-small.  Measured on the 2,000 CSL abstracts (~208 chars,
@@ -318,15 +317,14 @@ _LOADERS: dict[str, Callable[[Path | None], Any]] = {
 MODEL_NAMES: tuple[str, ...] = tuple(_LOADERS)
 
 
-def load_encoder(name_or_path: str | os.PathLike[str] | None = None, cache_dir: Path | None = None) -> Encoder:
+def load_encoder(name_or_path: str | os.PathLike[str] = DEFAULT_MODEL, cache_dir: Path | None = None) -> Encoder:
     """An :class:`~matching.encoders.Encoder` for a registered name or a SentenceTransformer folder.
 
-    ``None`` means ``$XFD_MODEL`` or ``e5-small``.  Raises
+    The edges pass the configured name (``xfd.api.settings.Settings().model``,
+    ``$XFD_MODEL``); nothing is read from the environment here.  Raises
     :class:`UnknownModelError` (a :class:`matching.registry.UnknownNameError`)
     listing the valid names when the argument is neither.
     """
-    if name_or_path is None:
-        name_or_path = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
     key = str(name_or_path)
     if key in _LOADERS:
         return _LOADERS[key](cache_dir)

@@ -17,7 +17,6 @@ text hash, so re-scoring never re-encodes a document already seen.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from xfd.matching.encoders import Encoder, Role, SharedResource
 from xfd.matching.registry import UnknownNameError
 from xfd.matching.scoring import MatchScorer
 from xfd.matching.text import default_tokenizer
+from xfd.models.loader import DEFAULT_MODEL
 
 LEXICAL = "lexical"
 ENGLISH_MODEL = "minilm"
@@ -87,15 +87,15 @@ def check_model(model: str) -> None:
     raise UnknownNameError("model (or a SentenceTransformer folder)", model, valid_model_names())
 
 
-def make_scorer(model: str | None = None, cache_dir: Path | None = None, **settings) -> MatchScorer:
-    """A configured, unfitted scorer for ``model`` (default ``$XFD_MODEL`` or e5-small).
+def make_scorer(model: str = DEFAULT_MODEL, cache_dir: Path | None = None, **settings) -> MatchScorer:
+    """A configured, unfitted scorer for ``model`` (a name or folder; the edges pass
+    ``xfd.api.settings.Settings().model``, i.e. ``$XFD_MODEL``; nothing is read from the environment here).
 
     ``settings`` are passed to :class:`MatchScorer` (e.g. ``k``, ``fusion``).
     """
     from xfd.corpora import read_disciplines  # noqa: PLC0415
-    from xfd.models.loader import DEFAULT_MODEL, load_encoder  # noqa: PLC0415
+    from xfd.models.loader import load_encoder  # noqa: PLC0415
 
-    model = model or os.environ.get("XFD_MODEL") or DEFAULT_MODEL
     check_model(model)
     tokenizer = default_tokenizer()
     specs = table_specs([(r.name, r.aliases, r.keywords) for r in read_disciplines()])

@@ -1,10 +1,11 @@
-"""Alembic environment: uses a connection handed over by ``api.storage.db``
-(``config.attributes["connection"]``) or else ``XFD_DATABASE_URL`` /
-``sqlalchemy.url``."""
+"""Alembic environment: uses a connection handed over by ``xfd.api.storage.db``
+(``config.attributes["connection"]``) or else ``sqlalchemy.url`` /
+``xfd.api.settings.Settings().database_url`` (``XFD_DATABASE_URL``)."""
 from __future__ import annotations
 
 from alembic import context
 
+from xfd.api.settings import Settings
 from xfd.api.storage.models import Base
 
 config = context.config
@@ -12,9 +13,7 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    import os  # noqa: PLC0415
-
-    return config.get_main_option("sqlalchemy.url") or os.environ.get("XFD_DATABASE_URL", "sqlite:///xfd.db")
+    return config.get_main_option("sqlalchemy.url") or Settings().database_url
 
 
 def run_migrations_offline() -> None:

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from xfd.api.cli.common import CliError, err, progress
+from xfd.api.cli.common import CliError, err, load_settings, progress
 from xfd.matching.types import Demand, DemandMatches, Profile
 
 SCORE_DECIMALS = 6
@@ -76,12 +76,13 @@ def load_inputs(profiles_path: str, demands_path: str, strict: bool = False) -> 
 
 
 def fitted_scorer(profiles: Sequence[Profile], model: str | None) -> Any:
-    """Load the model by name (one-line error for an unknown one) and index the profiles."""
+    """Load the model by name (None: the configured ``XFD_MODEL``; one-line error for an unknown one)
+    and index the profiles."""
     from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
     from xfd.models.pipeline import make_scorer  # noqa: PLC0415
 
     try:
-        scorer = make_scorer(model)
+        scorer = make_scorer(model or load_settings().model)
     except UnknownNameError as exc:
         raise CliError(str(exc)) from None
     err(f"xfd: 正在索引 indexing {len(profiles)} 份档案 profiles …")
