@@ -156,3 +156,19 @@ def performance_rows(session: Session, semester: str, by: str, config: Any = Non
     if by not in GROUP_BY:
         raise FieldInvalid(["query", "by"], f"by: 未知分组 unknown grouping {by!r}; valid: {', '.join(GROUP_BY)}")
     return [row_dict(r) for r in performance_report(team_facts(session, semester), by, config)]
+
+
+def semester_charts(session: Session, semester: str) -> dict[str, dict[int, int]]:
+    """Distributions of ``semester`` for the report charts: ``satisfaction`` rating (1–5) ->
+    number of ratings, ``grades`` student grade (1–4) -> distinct students in its teams."""
+    facts = team_facts(session, semester)
+    satisfaction = {k: 0 for k in range(1, 6)}
+    for t in facts:
+        if t.satisfaction is not None:
+            satisfaction[t.satisfaction] = satisfaction.get(t.satisfaction, 0) + 1
+    students = {m.profile_id: m.grade for t in facts for m in t.members if m.kind == "student"}
+    grades = {k: 0 for k in range(1, 5)}
+    for g in students.values():
+        if g is not None:
+            grades[g] = grades.get(g, 0) + 1
+    return {"satisfaction": satisfaction, "grades": grades}

@@ -9,11 +9,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from xfd.api.web import admin, demands, login, office, proposal, runs, teacher
+from xfd.api.web import admin, demands, login, office, proposal, runs, service, teacher
 from xfd.api.web.render import STATIC_DIR
 
 #: every page router, in the order they are included
-ROUTERS = [login.router, demands.router, proposal.router, office.router, runs.router, teacher.router, admin.router]
+ROUTERS = [login.router, demands.router, proposal.router, office.router, runs.router, teacher.router, service.router,
+           admin.router]
 
 
 def mount(app: FastAPI) -> None:

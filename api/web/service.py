@@ -1,0 +1,173 @@
+"""Pages of the service work: ``/teams`` (the teams a person may see, by
+semester), ``/teams/{id}`` (members, activities, outcome and rating, with the
+forms this person may use) and ``/reports`` (绩效评估 with charts and Excel).
+
+Thin: reads and writes go through ``xfd.api.crud`` (the same functions as the
+API, so the same roles and lifecycle rules); forms are checked with the API's
+own schemas.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xfd.api.crud import service as crud_service
+from xfd.api.crud import teams as crud_teams
+from xfd.api.deps import SessionDep, SettingsDep
+from xfd.api.errors import FieldInvalid
+from xfd.api.report_export import report_workbook
+from xfd.api.service_schemas import ACTIVITY_KINDS, ActivityCreate, OutcomeCreate, RatingCreate
+from xfd.api.storage.models import DemandRow, ProfileRow
+from xfd.api.web.auth import Viewer, csrf_for, require
+from xfd.api.web.render import PageRoute, page
+from xfd.matching.performance import GROUP_BY, load_config
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+Anyone = Annotated[Viewer, Depends(require("office", "enterprise", "teacher"))]
+Office = Annotated[Viewer, Depends(require("office"))]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KIND_ZH = {"visit": "走访", "on-site": "驻点", "training": "培训", "online": "线上", "other": "其他"}
+BY_ZH = {"team": "小分队", "teacher": "教师", "college": "学院", "county": "县区"}
+DONE = {"activity": "服务活动已记录。 Activity logged.", "outcome": "成果已登记。 Outcome recorded.",
+        "rating": "感谢评价！ Thank you for the rating."}
+
+
+def _checked(model: type, values: dict[str, Any]) -> Any:
+    """``values`` through the API's schema; the first problem is a ``FieldInvalid`` naming the form field."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"])
+        raise FieldInvalid(["form", *first["loc"]], f"{field}: {first['msg']}") from None
+
+
+def _number(raw: str, field: str, integer: bool = False) -> float | int:
+    text = (raw or "").strip() or "0"
+    try:
+        return int(text) if integer else float(text)
+    except ValueError:
+        raise FieldInvalid(["form", field], f"{field}: 应为数字 must be a number, got {raw!r}") from None
+
+
+def _profiles(session: Session, ids: list[str]) -> dict[str, ProfileRow]:
+    return {p.id: p for p in session.scalars(select(ProfileRow).where(ProfileRow.id.in_(ids)))} if ids else {}
+
+
+@router.get("/teams", response_class=HTMLResponse)
+def team_list(request: Request, viewer: Anyone, session: SessionDep, semester: str = "") -> HTMLResponse:
+    semesters = crud_teams.list_semesters(session)
+    chosen = semester or (semesters[-1] if semesters else "")
+    teams = crud_teams.list_teams(session, viewer.principal, chosen or None)
+    views = [crud_teams.team_public(session, t, viewer.principal) for t in teams]
+    titles = {d.id: d.title for d in session.scalars(select(DemandRow).where(DemandRow.id.in_([t.demand_id for t in teams])))}
+    people = _profiles(session, sorted({m["profile_id"] for v in views for m in v["members"]}))
+    return page(request, "teams.html", viewer, teams=list(zip(teams, views, strict=True)), titles=titles, people=people,
+                semesters=semesters, semester=chosen)
+
+
+@router.get("/teams/{team_id}", response_class=HTMLResponse)
+def team_page(request: Request, team_id: str, viewer: Anyone, session: SessionDep, done: str = "") -> HTMLResponse:
+    team = crud_teams.visible_team(session, viewer.principal, team_id)
+    view = crud_teams.team_public(session, team, viewer.principal)
+    demand = session.get(DemandRow, team.demand_id)
+    people = _profiles(session, [m["profile_id"] for m in view["members"]])
+    p = viewer.principal
+    member_ids = {m["profile_id"] for m in view["members"]}
+    lead = next((m["profile_id"] for m in view["members"] if m["role"] == "lead"), None)
+    newest = crud_teams.latest_team(session, team.demand_id)
+    is_newest = newest is not None and newest.id == team.id
+    can = {
+        "activity": view["status"] in ("teamed", "in_service") and (p.is_staff or (p.role == "teacher" and p.profile_id in member_ids)),
+        "outcome": is_newest and view["status"] == "in_service" and (p.is_staff or (p.role == "teacher" and p.profile_id == lead)),
+        "rating": p.role == "enterprise" and view["status"] in ("solved", "unsolved") and view["outcome"] is not None
+        and view["rating"] is None,
+    }
+    return page(request, "team.html", viewer, team=view, demand=demand, people=people, can=can, kinds=ACTIVITY_KINDS,
+                kind_zh=KIND_ZH, flash=DONE.get(done, ""))
+
+
+@router.post("/teams/{team_id}/activities", response_class=HTMLResponse)
+def post_activity(
+    team_id: str,
+    viewer: Annotated[Viewer, Depends(csrf_for("office", "teacher"))],
+    session: SessionDep,
+    date: Annotated[str, Form(max_length=20)],
+    kind: Annotated[str, Form(max_length=20)],
+    hours: Annotated[str, Form(max_length=20)],
+    participant: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    act = _checked(ActivityCreate, {"date": date, "kind": kind, "hours": _number(hours, "hours"),
+                                    "participants": participant, "note": note})
+    crud_service.add_activity(session, viewer.principal, team_id, act.date, act.kind, act.hours, act.participants, act.note)
+    return RedirectResponse(f"/teams/{team_id}?done=activity", status_code=303)
+
+
+@router.post("/teams/{team_id}/outcome", response_class=HTMLResponse)
+def post_outcome(
+    team_id: str,
+    viewer: Annotated[Viewer, Depends(csrf_for("office", "teacher"))],
+    session: SessionDep,
+    solved: Annotated[str, Form(pattern="^(yes|no)$")],
+    contract_amount: Annotated[str, Form(max_length=20)] = "0",
+    patents: Annotated[str, Form(max_length=10)] = "0",
+    papers: Annotated[str, Form(max_length=10)] = "0",
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    team = crud_teams.visible_team(session, viewer.principal, team_id)
+    out = _checked(OutcomeCreate, {"solved": solved == "yes", "contract_amount": _number(contract_amount, "contract_amount"),
+                                   "patents": _number(patents, "patents", True), "papers": _number(papers, "papers", True),
+                                   "note": note})
+    row = session.get(DemandRow, team.demand_id)
+    crud_service.add_outcome(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal), out.solved,
+                             out.contract_amount, out.patents, out.papers, out.other, out.note)
+    return RedirectResponse(f"/teams/{team_id}?done=outcome", status_code=303)
+
+
+@router.post("/teams/{team_id}/rating", response_class=HTMLResponse)
+def post_rating(
+    team_id: str,
+    viewer: Annotated[Viewer, Depends(csrf_for("enterprise"))],
+    session: SessionDep,
+    satisfaction: Annotated[str, Form(max_length=2)],
+    comment: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    team = crud_teams.visible_team(session, viewer.principal, team_id)
+    rating = _checked(RatingCreate, {"satisfaction": _number(satisfaction, "satisfaction", True), "comment": comment})
+    row = session.get(DemandRow, team.demand_id)
+    crud_service.add_rating(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal),
+                            rating.satisfaction, rating.comment)
+    return RedirectResponse(f"/teams/{team_id}?done=rating", status_code=303)
+
+
+def _by(by: str) -> str:
+    if by not in GROUP_BY:
+        raise FieldInvalid(["query", "by"], f"by: 未知分组 unknown grouping {by!r}; valid: {', '.join(GROUP_BY)}")
+    return by
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def report_page(request: Request, viewer: Office, session: SessionDep, settings: SettingsDep, semester: str = "",
+                by: str = "college") -> HTMLResponse:
+    semesters = crud_teams.list_semesters(session)
+    chosen = semester or (semesters[-1] if semesters else "")
+    config = load_config(settings.performance_config)
+    rows = crud_service.performance_rows(session, chosen, _by(by), config) if chosen else []
+    charts = crud_service.semester_charts(session, chosen) if chosen else {"satisfaction": {}, "grades": {}}
+    return page(request, "report.html", viewer, rows=rows, semesters=semesters, semester=chosen, by=by, by_zh=BY_ZH,
+                charts=charts, config=config)
+
+
+@router.get("/reports/performance.xlsx")
+def report_xlsx(viewer: Office, session: SessionDep, settings: SettingsDep, semester: str, by: str = "college") -> Response:
+    config = load_config(settings.performance_config)
+    rows = crud_service.performance_rows(session, semester, _by(by), config)
+    body = report_workbook(rows, semester, by, config)
+    return Response(body, media_type=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''xfd-report-{by}.xlsx"})

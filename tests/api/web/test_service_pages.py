@@ -1,0 +1,79 @@
+"""Pages of the service work: teams, activities, outcome and rating forms, the
+report with its charts and Excel export — each through the same data access
+and role rules as the API."""
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+
+from tests.api.web.conftest import form_token, login
+from xfd.api import crud
+from xfd.api.crud import lifecycle
+from xfd.api.crud.teams import store_team
+from xfd.api.storage.models import DemandRow
+from xfd.matching.readers import validate_demand
+
+SEMESTER = "2026春"
+
+
+def teamed_demand(app) -> str:
+    """E001's demand W1, accepted and teamed (T001 lead, S001) in 2026春; returns the team id."""
+    with app.state.sessions() as s:
+        row = crud.add_demand(s, validate_demand({"id": "W1", "enterprise": "E001", "title": "钢板缺陷机器视觉检测",
+                                                  "county": "城关区"}))
+        lifecycle.move(s, row, "accepted", None, "patch", actor="office")
+        team = store_team(s, row, SEMESTER, [{"profile_id": "T001", "role": "lead", "covers": ["机械工程"]},
+                                             {"profile_id": "S001", "role": "member", "covers": []}], None)
+        lifecycle.move(s, row, "teamed", None, "run", actor="office")
+        s.commit()
+        return team.id
+
+
+def status(app) -> str:
+    with app.state.sessions() as s:
+        return s.get(DemandRow, "W1").status
+
+
+def test_team_pages_activity_outcome_rating_and_report(app, client):
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    assert "钢板缺陷机器视觉检测" in client.get("/teams").text
+    page = client.get(f"/teams/{team_id}")
+    assert page.status_code == 200 and "记录服务活动" in page.text and "Record the outcome" not in page.text
+    token = form_token(client, f"/teams/{team_id}")
+    bad = client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01", "kind": "visit",
+                                                            "hours": "6", "participant": ["T001", "T003"]})
+    assert bad.status_code == 422 and "T003" in bad.text and status(app) == "teamed"
+    r = client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01", "kind": "visit",
+                                                          "hours": "6", "participant": ["T001", "S001"], "note": "走访"})
+    assert r.status_code == 303 and status(app) == "in_service"
+    assert client.post(f"/teams/{team_id}/activities", data={"date": "2026-04-02", "kind": "visit", "hours": "1"}).status_code == 403
+    page = client.get(f"/teams/{team_id}").text
+    assert "走访" in page and "Record the outcome" in page
+    r = client.post(f"/teams/{team_id}/outcome", data={"csrf_token": token, "solved": "yes", "contract_amount": "150000",
+                                                       "patents": "1", "papers": "0"})
+    assert r.status_code == 303 and status(app) == "solved"
+
+    login(client, "ent2")
+    assert client.get(f"/teams/{team_id}").status_code == 404
+    login(client, "ent1")
+    assert "提交评价" in client.get(f"/teams/{team_id}").text
+    token = form_token(client, f"/teams/{team_id}")
+    assert client.post(f"/teams/{team_id}/rating", data={"csrf_token": token, "satisfaction": "7"}).status_code == 422
+    assert client.post(f"/teams/{team_id}/rating", data={"csrf_token": token, "satisfaction": "4",
+                                                         "comment": "很好"}).status_code == 303
+    assert client.post(f"/teams/{team_id}/rating", data={"csrf_token": token, "satisfaction": "5"}).status_code == 409
+    assert client.get("/reports").status_code == 403
+
+    login(client, "office1")
+    page = client.get(f"/reports?semester={SEMESTER}&by=college")
+    assert page.status_code == 200 and "机械工程学院" in page.text and page.text.count("<svg") == 3
+    xlsx = client.get(f"/reports/performance.xlsx?semester={SEMESTER}&by=teacher")
+    assert xlsx.status_code == 200
+    ws = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
+    header = [c.value for c in ws[2]]
+    row = dict(zip(header, [c.value for c in ws[3]], strict=True))
+    assert row["分组 group"] == "T001" and row["需求数 demands"] == 1 and row["已解决 solved"] == 1
+    assert row["服务时长 hours"] == 6 and row["合同金额(元) contract_amount"] == 150000 and row["满意度 satisfaction_mean"] == 4
+    assert client.get(f"/reports?semester={SEMESTER}&by=province").status_code == 422
