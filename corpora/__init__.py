@@ -11,10 +11,11 @@ Files (UTF-8, shipped as package data):
 - ``industries.tsv``: GB/T 4754-2017 sections (``A``..``T``) and divisions
   (``01``..``97``), columns ``code name``.
 - ``jieba_dict.txt``: a jieba user dictionary (``word freq tag``), built by
-  ``python -m corpora.build_dict``.
+  ``python -m xfd.corpora.build_dict``.
 - ``stopwords.txt``: one stopword per line (no comments, so ``text.split()`` reads it too).
 - ``demo/``: the demo corpus (``enterprises.jsonl``, ``profiles.jsonl``,
-  ``demands.jsonl``), built by ``python -m corpora.build_demo``.
+  ``demands.jsonl``), built by ``python -m xfd.corpora.build_demo`` from the
+  hand-written fragments in ``demo/source/*.json``.
 
 No heavy imports here: only the standard library.
 """
