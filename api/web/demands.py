@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from xfd import corpora
 from xfd.api import crud
 from xfd.api.deps import EngineDep, SessionDep
-from xfd.api.records import record_error_type, validate_demand
+from xfd.api.records import demand_from_row, record_error_type, validate_demand
 from xfd.api.web import workflow
 from xfd.api.web.auth import Viewer, csrf_for, require
 from xfd.api.web.render import PageRoute, page
@@ -169,6 +169,8 @@ def demand_page(
     }
     if viewer.account.is_staff:
         context["recommendations"] = workflow.recommendations(session, engine, row, k=10)
+        if not row.disciplines and row.status == "submitted":  # the office confirms or edits what is inferred
+            context["inferred"] = workflow.suggest_disciplines(engine, demand_from_row(row))
     flash = {"1": "需求已提交，办公室审核后会为您组建小分队。 Demand submitted; the office will review it."}.get(str(created), "")
     flash = flash or workflow.DONE_MESSAGES.get(done, "")
     return page(request, "demand.html", viewer, flash=flash, **context)

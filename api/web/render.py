@@ -38,6 +38,14 @@ STATUS_LABELS = {
     "in_service": "服务中", "solved": "已解决", "unsolved": "未解决", "withdrawn": "已撤回",
     "open": "待处理", "assigned": "已组队", "closed": "已关闭",
 }
+#: every page: nothing from other origins, no framing, forms only to this server
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 RUN_LABELS = {"running": "运行中", "done": "已完成", "failed": "失败"}
 KIND_LABELS = {"teacher": "教师", "student": "学生", "team": "团队"}
 ACTOR_LABELS = {"office": "办公室", "enterprise": "企业", "teacher": "教师", "admin": "管理员", "system": "系统", "demo": "演示数据"}
@@ -113,6 +121,7 @@ def page(request: Request, template: str, viewer: Viewer | None, status_code: in
         context.setdefault("did", lambda row: crud.public_demand_id(row, viewer.principal))
     response = TEMPLATES.TemplateResponse(request, template, {"viewer": viewer, **context}, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 
