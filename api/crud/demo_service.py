@@ -10,6 +10,7 @@ are ``accepted`` (ready for this semester's run) except the last
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from xfd.api.storage.models import DemandRow
 from xfd.api.storage.service import Activity, Outcome, Rating, Team
 
 ROLE = "demo"
+#: when the previous semester's teams were formed
+SEMESTER_START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 LEFT_SUBMITTED = 5
 FILES = ("teams", "activities", "outcomes", "ratings")
 
@@ -65,6 +68,7 @@ def seed_demo_service(session: Session, records: dict[str, list[dict[str, Any]]]
             raise FieldInvalid(["teams.jsonl", k, "demand_id"], f"teams.jsonl:{k}: 需求不存在 no demand {t['demand_id']}")
         move(session, row, "accepted", None, "patch", actor="office", role=ROLE)
         team = store_team(session, row, str(t["semester"]), t["members"], None, role=ROLE, team_id=t.get("id"))
+        team.created_at = SEMESTER_START  # teamed when that semester began
         move(session, row, "teamed", None, "run", actor="office", role=ROLE)
         teams[team.id] = team
     for k, a in enumerate(records["activities"], 1):
