@@ -68,3 +68,13 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"无效的频率 invalid rate {value!r}: write it as '600/minute', '10/second' …") from None
         return value
+
+    @field_validator("performance_config")
+    @classmethod
+    def _performance_config_loads(cls, value: str | None) -> str | None:
+        """A bad report configuration stops the service at start (not a 500 per report)."""
+        if value:
+            from xfd.matching.performance import load_config  # noqa: PLC0415
+
+            load_config(value)  # ConfigError is a ValueError naming the file and key
+        return value
