@@ -1,0 +1,84 @@
+"""``xfd report`` on the demo database: the same rows as GET /v1/reports/performance,
+an Excel file, one-line errors; ``xfd keys create --role teacher --profile``."""
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from tests.fakes import FakeScorer, greedy_planner
+from xfd.api.app import create_app
+from xfd.api.cli import main
+from xfd.api.cli.demo import prepare_demo
+from xfd.api.security import create_key
+from xfd.api.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> str:
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    return prepare_demo(Path(db))["url"]
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        rc = main(argv)
+    return rc, out.getvalue()
+
+
+def api_rows(url: str, by: str) -> list[dict]:
+    app = create_app(Settings(database_url=url, model="fake"), scorer_factory=FakeScorer, planner=greedy_planner)
+    with TestClient(app) as c:
+        with app.state.sessions() as s:
+            _, key = create_key(s, "office")
+            s.commit()
+        r = c.get(f"/v1/reports/performance?semester=2026春&by={by}", headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200
+        return r.json()
+
+
+@pytest.mark.parametrize("by", ["team", "teacher", "college", "county"])
+def test_report_prints_the_api_rows(demo_db, tmp_path, by):
+    xlsx = tmp_path / "r.xlsx"
+    rc, out = run(["report", "--semester", "2026春", "--by", by, "--xlsx", str(xlsx), "--database-url", demo_db])
+    assert rc == 0
+    lines = [line.split("\t") for line in out.strip().splitlines()]
+    header, body = lines[0], lines[1:]
+    rows = api_rows(demo_db, by)
+    assert len(body) == len(rows) > 0
+    for cells, row in zip(body, rows, strict=True):
+        got = dict(zip(header, cells, strict=True))
+        assert got["group"] == row["group"] and int(got["demands"]) == row["demands"]
+        assert float(got["score"]) == pytest.approx(row["score"]) and got["grade"] == row["grade"]
+    ws = load_workbook(xlsx).worksheets[0]
+    assert [c.value for c in ws[3]][0] == rows[0]["group"] and ws.max_row == len(rows) + 2
+
+
+def test_demo_previous_semester_is_complete(demo_db):
+    rows = api_rows(demo_db, "team")
+    assert len(rows) == 8 and sum(r["solved"] for r in rows) == 4 and sum(r["activities"] for r in rows) == 23
+    assert sum(1 for r in rows if r["satisfaction_mean"] is not None) == 5
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["report", "--semester", "2026春", "--by", "province"], "province"),
+    (["report", "--semester", " ", "--by", "team"], "--semester"),
+    (["report", "--semester", "2026春", "--by", "team", "--xlsx", "/nonexistent-dir/r.xlsx"], "--xlsx"),
+])
+def test_report_bad_arguments_are_one_line(demo_db, capsys, argv, needle):
+    assert main([*argv, "--database-url", demo_db]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+
+
+def test_teacher_keys_need_a_profile(demo_db, capsys):
+    assert main(["keys", "create", "--role", "teacher", "--database-url", demo_db]) == 2
+    assert "--profile" in capsys.readouterr().err
+    rc, out = run(["keys", "create", "--role", "teacher", "--profile", "T009", "--database-url", demo_db])
+    assert rc == 0 and out.startswith("xfd_")
+    assert "profile=T009" in capsys.readouterr().err
