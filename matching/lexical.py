@@ -75,17 +75,6 @@ class LexicalIndex(BaseEstimator):
         self.doc_matrix_t_.sort_indices()
         return self
 
-    def shared_terms(self, term_ids: Sequence[int], row: int) -> list[int]:
-        """The ids among ``term_ids`` that occur in document ``row``."""
-        m = self.doc_matrix_t_
-        out = []
-        for t in term_ids:
-            docs = m.indices[m.indptr[t] : m.indptr[t + 1]]
-            k = np.searchsorted(docs, row)
-            if k < len(docs) and docs[k] == row:
-                out.append(int(t))
-        return out
-
     def query_matrix(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """Unit-length sparse (n_queries, n_terms) TF-IDF query vectors, float64; unknown terms dropped."""
         if self.query_counts_ is None:

@@ -27,6 +27,7 @@ from xfd.matching.corpus import DocTable, build_doc_table, doc_weights
 from xfd.matching.dense import DenseIndex
 from xfd.matching.disciplines import DisciplineInferer, DisciplineScore, DisciplineSpec
 from xfd.matching.encoders import Encoder
+from xfd.matching.evidence import explain
 from xfd.matching.lexical import LexicalIndex
 from xfd.matching.types import Demand, DemandMatches, Evidence, Match, Profile
 
@@ -256,17 +257,23 @@ class MatchScorer(BaseEstimator):
         top_k: int = 10,
         progress: Callable[[int], None] | None = None,
         scores_out: np.ndarray | None = None,
+        evidence: int | None = None,
     ) -> list[DemandMatches]:
-        """Ranked, explained matches per demand (``top_k`` <= 0 lists all).
+        """Ranked matches per demand (``top_k`` <= 0 lists all), the first ones explained.
 
-        Ties are broken by profile order.  ``progress(n)`` is called after
-        each batch.  ``scores_out``, an (n_demands, n_profiles) array, receives
-        every calibrated score (the numbers ``score`` returns), so a caller
-        needing both does not score twice.
+        Ties are broken by profile order.  ``evidence``: how many of each
+        demand's first matches carry evidence (``None`` = all it returns);
+        later matches carry ``()``, so listing every profile stays cheap.
+        ``progress(n)`` is called after each batch.  ``scores_out``, an
+        (n_demands, n_profiles) array, receives every calibrated score (the
+        numbers ``score`` returns), so a caller needing both does not score twice.
         """
         out: list[DemandMatches] = []
         n_p = self.table_.n_profiles
         kk = n_p if top_k <= 0 else min(top_k, n_p)
+        n_ev = kk if evidence is None else max(0, min(evidence, kk))
+        ids = [p.id for p in self.profiles_]
+        cols = np.arange(n_p)
         for s in range(0, len(demands), self.batch):
             part = demands[s : s + self.batch]
             split = [self._split(d.text) for d in part]
@@ -275,12 +282,9 @@ class MatchScorer(BaseEstimator):
             if scores_out is not None:
                 scores_out[s : s + len(part)] = scores
             for i, d in enumerate(part):
-                order = np.lexsort((np.arange(n_p), -scores[i]))[:kk]
-                qwords = split[i][0]
-                matches = tuple(
-                    Match(self.profiles_[j].id, float(scores[i, j]), self._evidence(f, i, j, qwords))
-                    for j in order
-                )
+                order = np.lexsort((cols, -scores[i]))[:kk]
+                ev = self._evidence(f, i, order[:n_ev], split[i][0]) + [()] * (len(order) - n_ev)
+                matches = tuple(map(Match, [ids[j] for j in order.tolist()], scores[i, order].tolist(), ev))
                 out.append(DemandMatches(d.id, matches))
             if progress is not None:
                 progress(len(part))
@@ -291,21 +295,11 @@ class MatchScorer(BaseEstimator):
         split = getattr(self.tokenizer, "split", None)
         return split(text) if callable(split) else (self.tokenizer(text), [])
 
-    def _evidence(self, f: Features, i: int, j: int, query_tokens: list[str]) -> tuple[Evidence, ...]:
-        idx, mask = self.layout_
-        rows = idx[j, mask[j]]  # profile j's document rows, in table order
-        if rows.size == 0:
-            return ()
+    def _evidence(self, f: Features, i: int, profiles: np.ndarray, words: list[str]) -> list[tuple[Evidence, ...]]:
+        """Evidence of the given profile columns for demand ``i`` of the batch (see ``matching.evidence``)."""
         fu = self.fusion_
-        val = fu.lexical * f.doc_lexical[i, rows]
+        value = fu.lexical * f.doc_lexical[i]
         if f.doc_dense is not None:
-            val = val + fu.dense * f.doc_dense[i, rows]
-        best = rows[np.argsort(-val, kind="stable")[: self.evidence_docs]]
-        vocab, idf, terms = self.lexical_.vocabulary_, self.lexical_.idf_, self.lexical_.terms_
-        q = sorted({vocab[t] for t in query_tokens if t in vocab})
-        ev = []
-        for r in best:
-            shared = self.lexical_.shared_terms(q, int(r))
-            shared.sort(key=lambda t: (-idf[t], terms[t]))
-            ev.append(Evidence(self.table_.titles[r], tuple(terms[t] for t in shared[: self.evidence_terms])))
-        return tuple(ev)
+            value = value + fu.dense * f.doc_dense[i]
+        return explain(self.lexical_, self.table_.titles, self.layout_, value, profiles, words,
+                       self.evidence_docs, self.evidence_terms)

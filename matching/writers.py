@@ -24,6 +24,9 @@ from typing import Any, TextIO
 __all__ = ["to_jsonable", "write_jsonl_atomic", "write_json_atomic"]
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_jsonable(obj: Any) -> Any:
     """Recursively convert dataclasses and NamedTuples to dicts, tuples/sets to lists.
 
@@ -32,6 +35,13 @@ def to_jsonable(obj: Any) -> Any:
     "evidence": [{"document": …, "terms": […]}]}]}`` — the scores-file shape.
     Numpy scalars become Python numbers.
     """
+    t = type(obj)
+    if t in _PLAIN:  # exact types only: numpy scalars and NamedTuples take the general path below
+        return obj
+    if t is list:
+        return [to_jsonable(v) for v in obj]
+    if t is dict:
+        return {k if type(k) is str else str(k): to_jsonable(v) for k, v in obj.items()}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, tuple) and hasattr(obj, "_asdict"):

@@ -68,6 +68,52 @@ def test_evidence_names_document_and_shared_terms() -> None:
     assert all(len(t) >= 2 for t in top.evidence[0].terms)
 
 
+def _brute_evidence(s: MatchScorer, demand: Demand, j: int) -> tuple:
+    """Evidence of profile column ``j`` worked out pair by pair with plain Python (the definition)."""
+    f = s.features([demand])
+    words, grams = s.tokenizer.split(demand.text)
+    fu = s.fusion_
+    rows = [r for r in range(len(s.table_)) if s.table_.owner[r] == j]
+    value = {r: fu.lexical * f.doc_lexical[0, r] + (fu.dense * f.doc_dense[0, r] if f.doc_dense is not None else 0.0)
+             for r in rows}
+    best = sorted(rows, key=lambda r: -value[r])[: s.evidence_docs]  # stable: ties keep table order
+    vocab, idf, terms = s.lexical_.vocabulary_, s.lexical_.idf_, s.lexical_.terms_
+    doc_tokens = [set(s.tokenizer(t)) for t in s.table_.texts]
+    out = []
+    for r in best:
+        shared = sorted({vocab[w] for w in words if w in vocab and w in doc_tokens[r]}, key=lambda t: (-idf[t], terms[t]))
+        out.append((s.table_.titles[r], tuple(terms[t] for t in shared[: s.evidence_terms])))
+    return tuple(out)
+
+
+def test_evidence_matches_the_pairwise_definition() -> None:
+    profiles = [*PROFILES, Profile(id="T3", keywords=("机器视觉", "发酵"), documents=(
+        Document(title="发酵罐视觉监测", text="机器视觉监测发酵罐液位"), Document(title="注塑缺陷", text="注塑件缺陷统计"),
+        Document(title="无关", text="城市交通规划"),))]
+    s = MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder(), evidence_docs=2, evidence_terms=3).fit(profiles)
+    d = Demand(id="D1", title="注塑件缺陷机器视觉检测", description="发酵罐液位也要监测")
+    got = s.rank([d], top_k=0)[0].matches
+    col = {p.id: j for j, p in enumerate(profiles)}
+    for m in got:
+        assert tuple((e.document, e.terms) for e in m.evidence) == _brute_evidence(s, d, col[m.profile_id])
+    assert len({m.profile_id for m in got if any(len(e.terms) >= 2 for e in m.evidence)}) >= 2  # not trivially empty
+    t3 = next(m for m in got if m.profile_id == "T3")
+    assert len(t3.evidence) == 2  # 4 rows (3 documents + card), the best 2 shown
+
+
+def test_evidence_for_the_first_n_only_and_nothing_else_changes() -> None:
+    s = _scorer().fit(PROFILES)
+    d = [Demand(id="D1", title="注塑件表面缺陷检测"), Demand(id="D2", title="茶叶发酵工艺")]
+    full = s.rank(d, top_k=0)
+    part = s.rank(d, top_k=0, evidence=1)
+    none = s.rank(d, top_k=0, evidence=0)
+    for a, b, c in zip(full, part, none):
+        assert [(m.profile_id, m.score) for m in a.matches] == [(m.profile_id, m.score) for m in b.matches] \
+            == [(m.profile_id, m.score) for m in c.matches]
+        assert b.matches[0].evidence == a.matches[0].evidence != ()
+        assert all(m.evidence == () for m in b.matches[1:]) and all(m.evidence == () for m in c.matches)
+
+
 def test_top_k_limits_and_ties_break_by_profile_order() -> None:
     s = MatchScorer(Tokenizer()).fit(PROFILES)
     r = s.rank([Demand(id="D", title="完全无关 zzz")], top_k=2)[0]

@@ -55,6 +55,27 @@ def test_top_k(files) -> None:
     assert len(json.loads(out.read_text(encoding="utf-8").splitlines()[0])["matches"]) == 1
 
 
+def test_evidence_only_for_the_first_n_matches(files) -> None:
+    p, d, out = files
+    args = ["score", "--profiles", str(p), "--demands", str(d), "--model", "lexical", "--top-k", "0"]
+    assert main([*args, "--out", str(out), "--evidence", "1"]) == 0
+    one = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert main([*args, "--out", str(out), "--evidence", "3"]) == 0
+    every = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    for a, b in zip(one, every):
+        assert [(m["profile_id"], m["score"]) for m in a["matches"]] == [(m["profile_id"], m["score"]) for m in b["matches"]]
+        assert a["matches"][0]["evidence"] == b["matches"][0]["evidence"] != []
+        assert all(m["evidence"] == [] for m in a["matches"][1:])
+    assert all(m["evidence"] for m in every[0]["matches"])  # every profile has a document or a keyword card
+
+
+def test_negative_evidence_is_a_one_line_error(files, capsys) -> None:
+    p, d, out = files
+    assert main(["score", "--profiles", str(p), "--demands", str(d), "--out", str(out), "--model", "lexical",
+                 "--evidence", "-1"]) != 0
+    assert "--evidence" in capsys.readouterr().err and not out.exists()
+
+
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
