@@ -15,18 +15,23 @@ import numpy as np
 from xfd.api.cli import scoring
 from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err, progress
 
+#: Matches per demand that carry evidence by default (``--evidence``); later ones have ``"evidence": []``.
+DEFAULT_EVIDENCE = 10
+
 
 def run(args: argparse.Namespace) -> int:
     from xfd.matching.writers import write_jsonl_atomic  # noqa: PLC0415
 
     if args.top_k < 0:
         raise CliError(f"--top-k 必须 >= 0 must be >= 0, got {args.top_k}")
+    if args.evidence < 0:
+        raise CliError(f"--evidence 必须 >= 0 must be >= 0, got {args.evidence}")
     out = check_out(args.out)
     profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
     scorer = scoring.fitted_scorer(profiles, args.model)
     raw = np.empty((len(demands), len(profiles)))
     with progress("评分 scoring", len(demands)) as bar:
-        ranked = scorer.rank(demands, top_k=args.top_k, progress=bar.update, scores_out=raw)
+        ranked = scorer.rank(demands, top_k=args.top_k, progress=bar.update, scores_out=raw, evidence=args.evidence)
     required = scorer.required_disciplines(demands, raw)
     write_jsonl_atomic(out, (scoring.matches_to_json(dm, req) for dm, req in zip(ranked, required)))
     err(f"xfd: 已写出 wrote {len(ranked)} 条需求 demands -> {out}")
@@ -37,4 +42,7 @@ def register(sub: Subparsers) -> None:
     p = sub.add_parser("score", help="为每个需求排序人员 rank profiles for each demand")
     add_input_arguments(p, "scores JSONL to write")
     p.add_argument("--top-k", type=int, default=50, help="matches per demand (default 50); 0 lists every profile")
+    p.add_argument("--evidence", type=int, default=DEFAULT_EVIDENCE, metavar="N",
+                   help=f"证据只给每个需求的前 N 个匹配 evidence for the first N matches of each demand "
+                        f"(default {DEFAULT_EVIDENCE}); later matches have an empty evidence list")
     p.set_defaults(func=run)
