@@ -113,7 +113,7 @@ def test_revoked_key_is_401(app, client, keys):
     ("post", "/v1/profiles"), ("get", "/v1/profiles"), ("get", "/v1/profiles/T001"),
     ("get", "/v1/demands/DA1/recommendations"), ("post", "/v1/demands/DA1/team-proposal"),
     ("post", "/v1/assignment-runs"), ("get", "/v1/assignment-runs"), ("get", "/v1/assignment-runs/x"),
-    ("post", "/v1/assignment-runs/x/accept"), ("get", "/v1/feedback"), ("get", "/v1/keys"),
+    ("post", "/v1/assignment-runs/x/accept"), ("get", "/v1/keys"),
 ])
 def test_enterprise_cannot_use_office_routes(loaded, client, method, path):
     kw = {"json": []} if method == "post" and "team-proposal" not in path else {}
@@ -475,9 +475,10 @@ def test_feedback(loaded, client):
     r = client.post("/v1/feedback", json={"demand_id": "DA1", "profile_id": "T001", "verdict": "accepted", "note": "好"},
                     headers=loaded["office"])
     assert r.status_code == 201 and r.json()["verdict"] == "accepted"
-    r = client.post("/v1/feedback", json={"demand_id": "DA1", "profile_id": "T003", "verdict": "outcome", "score": 0.8},
-                    headers=loaded["a"])
-    assert r.status_code == 201
+    body = {"demand_id": "DA1", "profile_id": "T003", "verdict": "outcome", "score": 0.8}
+    r = client.post("/v1/feedback", json=body, headers=loaded["a"])
+    assert r.status_code == 404  # T003 is not on DA1's team: answered like a missing profile (issue 12)
+    assert client.post("/v1/feedback", json=body, headers=loaded["office"]).status_code == 201
     assert client.post("/v1/feedback", json={"demand_id": "DA1", "profile_id": "T001", "verdict": "maybe"},
                        headers=loaded["office"]).status_code == 422
     assert client.post("/v1/feedback", json={"demand_id": "DA1", "profile_id": "NOPE", "verdict": "rejected"},
