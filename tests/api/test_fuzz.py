@@ -11,15 +11,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 
-schemathesis = pytest.importorskip("schemathesis")
-from fastapi.testclient import TestClient  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-
-from tests.fakes import FakeScorer, greedy_planner  # noqa: E402
-from xfd.api.app import create_app  # noqa: E402
-from xfd.api.security import create_key  # noqa: E402
-from xfd.api.settings import Settings  # noqa: E402
+from tests.fakes import FakeScorer, greedy_planner
+from xfd.api.app import create_app
+from xfd.api.security import create_key
+from xfd.api.settings import Settings
 
 EXAMPLES = int(os.environ.get("XFD_FUZZ_EXAMPLES", "20"))
 _DB = Path(tempfile.mkdtemp(prefix="xfd-fuzz-")) / "fuzz.db"  # removed by the fixture

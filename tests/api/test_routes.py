@@ -10,6 +10,7 @@ import json
 import time
 from pathlib import Path
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,6 +18,7 @@ from tests.fakes import FakeScorer, greedy_planner
 from xfd.api.app import create_app
 from xfd.api.security import create_key
 from xfd.api.settings import Settings
+from xfd.models import pipeline
 
 PROFILES = [
     {"id": "T001", "name": "张伟", "kind": "teacher", "college": "机械工程学院", "title": "副教授",
@@ -188,7 +190,6 @@ def test_profile_import_jsonl_csv_xlsx(client, keys):
     r = client.post("/v1/profiles/import", files={"file": ("p.csv", csv_text.encode())}, headers=keys["office"])
     assert r.status_code == 200, r.text
     assert client.get("/v1/profiles/T010", headers=keys["office"]).json()["keywords"] == ["机器视觉", "图像"]
-    openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["id", "name", "keywords"])
@@ -528,7 +529,6 @@ def test_non_ascii_ids_and_nul_bytes(client, keys):
 
 
 def test_unknown_solver_is_422_listing_valid_ones(loaded, client):
-    pytest.importorskip("xfd.matching.assign")
     r = client.post("/v1/assignment-runs", json={"solver": "magic"}, headers=loaded["office"])
     assert r.status_code == 422 and "solver" in r.text and "exact" in r.text
     r = client.post("/v1/demands/DA1/team-proposal", json={"solver": "magic"}, headers=loaded["office"])
@@ -543,8 +543,6 @@ def test_deeply_nested_json_is_4xx(client, keys):
 
 # -- with the real scoring core and solver ---------------------------------------------------
 def _real_app(db: Path, model: str):
-    pipeline = pytest.importorskip("xfd.models.pipeline")
-    pytest.importorskip("xfd.matching.assign")
     return create_app(make_settings(db, model=model), scorer_factory=lambda: pipeline.make_scorer(model))
 
 

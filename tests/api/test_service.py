@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from xfd import corpora
 from xfd.api.cli import build_parser
 from xfd.api.cli.common import CliError
 from xfd.api.security import create_key, hash_key
@@ -127,9 +128,7 @@ def test_serve_refuses_a_busy_port(tmp_path, monkeypatch):
 
 # -- demo -----------------------------------------------------------------------------------
 def test_demo_no_serve(tmp_path, capsys):
-    corpora = pytest.importorskip("corpora")
-    if not all(Path(corpora.demo_path(n)).is_file() for n in ("enterprises", "profiles", "demands")):
-        pytest.skip("demo corpus not built yet")
+    assert all(Path(corpora.demo_path(n)).is_file() for n in ("enterprises", "profiles", "demands"))
     db = tmp_path / "demo.db"
     assert run_cli(["demo", "--db", str(db), "--no-serve"]) == 0
     out = capsys.readouterr().out

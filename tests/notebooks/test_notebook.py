@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ipykernel  # noqa: F401  (the kernel the notebook runs in; a test dependency)
+import matplotlib  # noqa: F401  (the notebook plots)
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
-pytest.importorskip("matplotlib")
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "evaluation.ipynb"
 
