@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import jieba
+
 from xfd.corpora import read_disciplines, read_industries
 
 MIN_FREQ = 1000
@@ -89,8 +91,6 @@ def _industry_terms() -> list[str]:
 
 def build() -> list[tuple[str, int, str]]:
     """Return the ``(word, freq, tag)`` entries, sorted by word."""
-    import jieba
-
     jieba.setLogLevel(60)
     jieba.initialize()
     entries: dict[str, str] = {}
