@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xfd.matching.assign.common import eligible_mask, individually_feasible, pair_weights, plan_value, staffed_count
-from xfd.matching.assign.flow import flow_applies, solve_flow
+from xfd.matching.assign.flow import flow_applies, flow_solution, flow_teams
 from xfd.matching.assign.greedy import grade_mix
 from xfd.matching.assign.highs import LPResult, RestrictedLP, solve_milp
 from xfd.matching.assign.lp_model import RestrictedModel, initial_columns
@@ -108,21 +108,39 @@ class ExactSolver:
         self.deadline = None if opts.time_limit is None else self.t0 + float(opts.time_limit)
         self.st = SolveStats(solver="exact")
         self.w_true = pair_weights(problem, opts)
-        self.w = self.w_true
-        if opts.tie_break > 0:   # break exact ties (degenerate LPs are slow); bound stays valid
-            rng = np.random.default_rng(20260101)
-            self.w = self.w_true + rng.random(self.w_true.shape) * opts.tie_break
         self.act = np.nonzero(individually_feasible(problem))[0]
         self.st.active_demands = int(self.act.size)
         self.use_z = opts.grade_bonus > 0
         self.use_t = opts.fairness == "maxmin"
-        self.model = RestrictedModel(problem, self.act, self.w, False, self.use_t)       # LP: bound on w.x
-        self.model_ip = RestrictedModel(problem, self.act, self.w, self.use_z, self.use_t)  # + grade tie-break
+        self.w = self.w_true
+        self._models: tuple[RestrictedModel, RestrictedModel] | None = None
+        #: the exact sum optimum when known before the max-min phases (min-cost flow)
+        self.sum_optimum: list[np.ndarray] | None = None
         self.incol = np.zeros((self.act.size, problem.n_profiles), dtype=bool)
+
+    @property
+    def model(self) -> RestrictedModel:
+        """The LP model (bound on w.x); built on first use, with the tie-break weights."""
+        return self._build_models()[0]
+
+    @property
+    def model_ip(self) -> RestrictedModel:
+        """The MILP model (plus the grade-mix tie-break variables)."""
+        return self._build_models()[1]
+
+    def _build_models(self) -> tuple[RestrictedModel, RestrictedModel]:
+        if self._models is None:
+            if self.opts.tie_break > 0:   # break exact ties (degenerate LPs are slow); bound stays valid
+                rng = np.random.default_rng(20260101)
+                self.w = self.w_true + rng.random(self.w_true.shape) * self.opts.tie_break
+            self._models = (RestrictedModel(self.pb, self.act, self.w, False, self.use_t),
+                            RestrictedModel(self.pb, self.act, self.w, self.use_z, self.use_t))
+        return self._models
 
     def seed_columns(self, seeds: list[np.ndarray]) -> None:
         """Initial candidate columns (see :func:`initial_columns`), with the teams
         ``seeds`` (profile columns per demand row, may be empty) among them."""
+        self._build_models()
         self.incol = initial_columns(self.pb, self.act, self.w, self.opts, seeds)
 
     def complete(self) -> bool:
@@ -346,11 +364,14 @@ class ExactSolver:
         ``stats.min_team_score_bound`` (a proven upper bound on the floor).
         """
         # the plain sum optimum gives a floor the max-min phase must not go below
-        r = self.solve_phase("sum", count_min, y_fixed, 0.0)
-        if r.x is not None:
-            cand = self.decode(r)
-            if staffed_count(cand) >= Y:
-                incumbent = cand
+        if self.sum_optimum is not None:
+            incumbent = self.sum_optimum
+        else:
+            r = self.solve_phase("sum", count_min, y_fixed, 0.0)
+            if r.x is not None:
+                cand = self.decode(r)
+                if staffed_count(cand) >= Y:
+                    incumbent = cand
         if "fair" not in results:
             results["fair"] = self.solve_phase("fair", count_min, y_fixed, 0.0)
         r = results["fair"]
@@ -400,14 +421,23 @@ class ExactSolver:
             st.optimal, st.status, st.count_upper_bound = True, SolveStatus.OPTIMAL, 0
             st.seconds = time.perf_counter() - self.t0
             return Solution([np.zeros(0, dtype=np.int64) for _ in range(pb.n_demands)], 0.0, 0.0, st)
-        if opts.flow and flow_applies(pb, opts):
-            sol = solve_flow(pb, self.w_true, self.act, st)
-            if sol is not None:
+        inc = None
+        if opts.flow and flow_applies(pb):
+            inc = flow_teams(pb, self.w_true, self.act)
+            if inc is None:
+                st.phases.append("min-cost flow: not every demand can be staffed, general path")
+            elif not self.use_t:
+                sol = flow_solution(pb, self.w_true, self.act, inc, st)
                 st.seconds = time.perf_counter() - self.t0
                 return sol
+            else:
+                st.phases.append("min-cost flow: sum optimum seeds the max-min phases")
+                self.sum_optimum = inc
         st.path = SolvePath.COLUMN_GENERATION
-        inc = lsa_construct(pb, self.w, np.isin(np.arange(pb.n_demands), self.act))
-        st.phases.append(f"lsa staffed {staffed_count(inc)} / {self.act.size}")
+        self._build_models()
+        if inc is None:
+            inc = lsa_construct(pb, self.w, np.isin(np.arange(pb.n_demands), self.act))
+            st.phases.append(f"lsa staffed {staffed_count(inc)} / {self.act.size}")
         self.seed_columns(inc)
         results: dict[str, PhaseResult] = {}
         Y, y_fixed, cub, incumbent = self.staff_count(inc, results)

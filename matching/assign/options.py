@@ -106,7 +106,7 @@ class SolveOptions:
     lp_fix_min_demands: int = 200
     lp_fix_gap: float = 1e-3
     tie_break: float = 1e-6
-    lp_method: str = "highs"
+    lp_method: str = "highs-ipm"
     warm_lp: bool = True
     flow: bool = True
 
