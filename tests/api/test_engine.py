@@ -139,6 +139,7 @@ def test_failed_fit_is_503_and_failed_run(tmp_path):
         h = {"Authorization": f"Bearer {key}"}
         c.post("/v1/profiles", json=[{"id": "T1", "keywords": ["视觉"]}], headers=h)
         c.post("/v1/demands", json={"id": "D1", "title": "视觉"}, headers=h)
+        c.patch("/v1/demands/D1", json={"status": "accepted"}, headers=h)  # triage: runs plan accepted demands
         r = c.get("/v1/demands/D1/recommendations", headers=h)
         assert r.status_code == 503 and "encoder broke" in r.text
         run_id = c.post("/v1/assignment-runs", headers=h).json()["id"]
