@@ -5,8 +5,9 @@
 1. ``RequestSizeMiddleware`` (``xfd.api.http_limits``): 413/414/431 after draining;
 2. ``RateLimitMiddleware`` (``xfd.api.ratelimit``): 429 with ``Retry-After``;
 3. ``MethodsMiddleware`` (here): ``OPTIONS`` answers 204 with the ``Allow``
-   header of every method the path takes, and a 405 carries the same
-   ``Allow`` (Starlette's own names only the first route's methods);
+   header of every method the path takes, a 405 carries the same ``Allow``
+   (Starlette's own names only the first route's methods), and ``HEAD`` is
+   answered as ``GET`` without the body;
 4. ``AuditMiddleware`` (``xfd.api.audit``): one audit row per write;
 
 and the ``GET /v1/audit`` router.  The limiter is kept as
@@ -63,7 +64,8 @@ class MethodsMiddleware:
             await self.app(scope, receive, send)
             return
         router = scope["app"].router
-        if scope["method"] == "OPTIONS":
+        method = scope["method"]
+        if method == "OPTIONS":
             allow = allowed_methods(router, scope)
             if allow:
                 await send({"type": "http.response.start", "status": 204,
@@ -71,14 +73,17 @@ class MethodsMiddleware:
                 await send({"type": "http.response.body", "body": b""})
                 return
 
-        async def fix_allow(message: Message) -> None:
+        async def answer(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 405:
                 allow = ", ".join(allowed_methods(router, scope)).encode()
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
                 message = {**message, "headers": [*headers, (b"allow", allow)]}
+            elif message["type"] == "http.response.body" and method == "HEAD":
+                message = {**message, "body": b""}
             await send(message)
 
-        await self.app(scope, receive, fix_allow)
+        # HEAD is GET without the body (API routes declare GET only)
+        await self.app({**scope, "method": "GET"} if method == "HEAD" else scope, receive, answer)
 
 
 def install_edge(app: FastAPI, settings: Settings) -> None:

@@ -302,3 +302,13 @@ def test_timestamps_are_utc_with_z_in_every_answer(client, keys):
     bad = [t for t in times if not ISO_UTC.match(t)]
     assert not bad, bad
     assert created.json()["created_at"] == answers[2]["created_at"]  # the same instant, written the same way
+
+
+def test_head_is_get_without_the_body(client, keys):
+    get, head = client.get("/healthz"), client.head("/healthz")
+    assert head.status_code == get.status_code == 200
+    assert head.content == b"" and head.headers["content-length"] == str(len(get.content))
+    assert client.head("/v1/demands", headers=keys["office"]).status_code == 200
+    assert client.head("/v1/demands").status_code == 401
+    r = client.head("/v1/keys/3", headers=keys["admin"])
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE, OPTIONS"
