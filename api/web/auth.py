@@ -89,7 +89,9 @@ def optional_viewer(request: Request, session: SessionDep) -> Viewer | None:
     if found is None:
         return None
     account, row = found
-    return Viewer(account, row.csrf)
+    viewer = Viewer(account, row.csrf)
+    request.state.principal = viewer.principal  # who, for the audit log (xfd.api.audit)
+    return viewer
 
 
 def get_viewer(viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> Viewer:

@@ -312,3 +312,23 @@ def test_head_is_get_without_the_body(client, keys):
     assert client.head("/v1/demands").status_code == 401
     r = client.head("/v1/keys/3", headers=keys["admin"])
     assert r.status_code == 405 and r.headers["allow"] == "DELETE, OPTIONS"
+
+
+def test_page_writes_are_audited_with_the_username(app, client, keys):
+    from xfd.api import accounts
+
+    with app.state.sessions() as s:
+        accounts.create_user(s, "enterprise", "ent1", "correct horse battery", enterprise="E1")
+        s.commit()
+    login = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    form = {"username": "ent1", "password": "correct horse battery", "csrf_token": csrf}
+    assert client.post("/login", data=form, follow_redirects=False).status_code in (302, 303)
+    page = client.get("/demands/new")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    client.post("/demands/new", data={"csrf_token": token, "title": "页面提交", "description": "网页表单提交的需求"},
+                follow_redirects=False)
+    rows = client.get("/v1/audit", headers=keys["admin"]).json()
+    page_rows = [r for r in rows if r["route"] == "/demands/new"]
+    assert page_rows and page_rows[0]["username"] == "ent1" and page_rows[0]["role"] == "enterprise"
+    assert page_rows[0]["key_id"] is None
