@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright import sync_api  # a test dependency (pyproject.toml [test]); only the browser binary is optional
 
 from tests.api.web.conftest import ACCOUNTS, PASSWORD, PROFILES
 from xfd.api import accounts, crud
@@ -31,10 +32,7 @@ from xfd.matching.readers import validate_profile
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "screenshots"
 if os.environ.get("XFD_REQUIRE_BROWSER") == "1":  # CI (.ci/run): a missing browser is a failure, not a skip
-    from playwright import sync_api
     assert CHROMIUM.exists(), f"{CHROMIUM} missing: apt-get install chromium fonts-noto-cjk"
-else:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test dependency (pip install -e '.[test]')")
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
 
@@ -131,7 +129,13 @@ def _login(page, base: str, username: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("form[action='/login'] button[type=submit]")
+    _submit(page, "form[action='/login'] button[type=submit]")
+
+
+def _submit(page, selector: str) -> None:
+    """Click a submit button and wait until the page it leads to has loaded."""
+    with page.expect_navigation(wait_until="load"):
+        page.click(selector)
 
 
 def _shot(page, name: str) -> None:
@@ -151,7 +155,7 @@ def test_enterprise_office_flow(server: str, browser, watch: Watch) -> None:
     ent.select_option("select[name=industry]", "C")
     ent.fill("input[name=disciplines]", "机械工程、计算机科学与技术")
     _shot(ent, "01-enterprise-new-demand")
-    ent.click("button[value=submit]")
+    _submit(ent, "button[value=submit]")
     assert re.search(r"/demands/[^/?]+", ent.url), ent.url
     demand_path = urlsplit(ent.url).path
     assert "需求已提交" in ent.content()
@@ -168,21 +172,21 @@ def test_enterprise_office_flow(server: str, browser, watch: Watch) -> None:
     assert "推荐人员" in office.content()
     assert office.locator("mark").count() > 0, "matched terms are highlighted in the evidence"
     _shot(office, "04-office-demand-recommendations")
-    office.click("form[action$='/status'] button:has-text('受理')")
+    _submit(office, "form[action$='/status'] button:has-text('受理')")
     assert "已受理" in office.content()
-    office.click("button:has-text('为这个需求建议小分队')")
+    _submit(office, "button:has-text('为这个需求建议小分队')")
     assert "建议小分队" in office.content()
     members = office.locator("input[name=member]").evaluate_all("els => els.map(e => e.value)")
     assert "T001" in members or "T002" in members, members
     _shot(office, "05-office-team-proposal")
     office.check(f"input[name=pin][value='{members[0]}']")
-    office.click("button[value=again]")
+    _submit(office, "button[value=again]")
     assert members[0] in office.locator("input[name=member]").evaluate_all("els => els.map(e => e.value)")
-    office.click("button[value=accept]")
+    _submit(office, "button[value=accept]")
     assert "小分队已确定" in office.content()
 
     office.goto(f"{server}/runs")
-    office.click("form[action='/runs'] button[type=submit]")
+    _submit(office, "form[action='/runs'] button[type=submit]")
     deadline = time.monotonic() + 60
     while office.locator("progress").count() and time.monotonic() < deadline:
         office.wait_for_timeout(500)
@@ -192,7 +196,7 @@ def test_enterprise_office_flow(server: str, browser, watch: Watch) -> None:
     with office.expect_download() as dl:
         office.click("a:has-text('导出 Excel')")
     assert dl.value.suggested_filename.endswith(".xlsx")
-    office.click("button:has-text('采纳方案')")
+    _submit(office, "button:has-text('采纳方案')")
     assert "方案已采纳" in office.content()
 
     ent.goto(f"{server}{demand_path}")
