@@ -1,6 +1,6 @@
-"""Data access: everything the routers, the CLI and ``xfd demo`` do with a
-``Session``, one module per record (``profiles``, ``demands``, ``keys``,
-``runs``, ``feedback``).
+"""Data access: everything the routers, the pages, the CLI and ``xfd demo`` do
+with a ``Session``, one module per record (``profiles``, ``demands``, ``keys``,
+``runs``, ``feedback``, ``lifecycle``, ``teams``, ``service``, ``audit``, …).
 
 Functions take a SQLAlchemy ``Session`` and domain records or plain values,
 return rows / small named tuples, and raise ``xfd.api.errors`` exceptions
