@@ -6,7 +6,7 @@
   ``Settings.max_header_bytes`` (sum of ``len(name) + len(value)``, bytes);
 - **414** when the request target (path + query) exceeds ``Settings.max_url_bytes``;
 - **413** when the body exceeds ``Settings.max_body_bytes``
-  (``Settings.max_import_bytes`` on the profile upload paths), declared by
+  (``Settings.max_import_bytes`` on the profile upload paths, ``IMPORT_PATHS``), declared by
   ``Content-Length`` or counted while a chunked body streams in;
 - **400** for a ``Content-Length`` that is not a number.
 
@@ -32,8 +32,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-#: upload routes that take ``max_import_bytes`` instead of ``max_body_bytes``
-IMPORT_PATHS = ("/v1/profiles", "/v1/profiles/import")
+#: upload routes that take ``max_import_bytes`` instead of ``max_body_bytes`` (API and the import page)
+IMPORT_PATHS = ("/v1/profiles", "/v1/profiles/import", "/profiles/import")
 #: uvicorn reads header blocks up to this many times ``max_header_bytes`` before giving up with its own 400
 HEADER_READ_FACTOR = 16
 

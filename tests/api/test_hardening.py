@@ -332,3 +332,16 @@ def test_page_writes_are_audited_with_the_username(app, client, keys):
     page_rows = [r for r in rows if r["route"] == "/demands/new"]
     assert page_rows and page_rows[0]["username"] == "ent1" and page_rows[0]["role"] == "enterprise"
     assert page_rows[0]["key_id"] is None
+
+
+def test_upload_paths_take_the_import_limit(tmp_path: Path):
+    app = make_app(tmp_path / "l.db", max_body_bytes=2048, max_import_bytes=8192)
+    with TestClient(app) as client:
+        office = add_key(app, "office")
+        big = b"[" + b" " * 4000 + b"]"
+        assert client.post("/v1/demands", headers={**office, "Content-Type": "application/json"}, content=big).status_code == 413
+        assert client.post("/v1/profiles", headers={**office, "Content-Type": "application/json"}, content=big).status_code != 413
+        r = client.post("/v1/profiles", headers={**office, "Content-Type": "application/json"}, content=big + b" " * 8192)
+        assert r.status_code == 413 and "limit 8192 bytes" in r.json()["detail"]
+        # the pages' import form shares the upload limit
+        assert client.post("/profiles/import", content=b"x" * 4000).status_code != 413
