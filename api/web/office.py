@@ -23,6 +23,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Office = Annotated[Viewer, Depends(require("office"))]
 OfficeForm = Annotated[Viewer, Depends(csrf_for("office"))]
 PAGE_SIZE = 25
+INBOX_PAGE = 10
 #: statuses waiting for the office's review
 INBOX = ("submitted",)
 FORMATS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".xlsx")
@@ -30,11 +31,16 @@ MAX_ERRORS = 200
 
 
 @router.get("/office/inbox", response_class=HTMLResponse)
-def inbox(request: Request, viewer: Office, session: SessionDep) -> HTMLResponse:
+def inbox(request: Request, viewer: Office, session: SessionDep,
+          page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> HTMLResponse:
+    """Submitted demands, oldest first (they have waited longest), ``INBOX_PAGE`` per page."""
     rows = [r for s in INBOX for r in crud.list_demands(session, viewer.principal, status=s)]
     rows.sort(key=lambda r: (r.created_at, r.id))
-    actions = {r.id: workflow.actions_for(viewer.principal, r) for r in rows}
-    return page(request, "inbox.html", viewer, rows=rows, actions=actions)
+    pages = max(1, -(-len(rows) // INBOX_PAGE))
+    page_no = min(page_no, pages)
+    shown = rows[(page_no - 1) * INBOX_PAGE: page_no * INBOX_PAGE]
+    actions = {r.id: workflow.actions_for(viewer.principal, r) for r in shown}
+    return page(request, "inbox.html", viewer, rows=shown, actions=actions, total=len(rows), page_no=page_no, pages=pages)
 
 
 def _matches(p: object, needle: str) -> bool:

@@ -55,7 +55,8 @@ class PlanView:
                                "missing": t.get("missing_disciplines", [])})
         self.unassigned = [{**u, "demand_title": (lambda d: d.title if d else "")(session.get(DemandRow, str(u.get("demand_id", ""))))}
                            for u in plan.get("unassigned", [])]
-        self.moves = list(plan.get("moves", []))
+        self.moves = [{**m, "name": (lambda p: p.name if p else "")(session.get(ProfileRow, str(m.get("profile_id", ""))))}
+                      for m in plan.get("moves", [])]
         self.objective = float(plan.get("objective", 0.0) or 0.0)
 
 
