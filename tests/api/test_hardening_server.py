@@ -145,3 +145,19 @@ def test_rate_limit_per_key_429_with_retry_after(server):
     other = requests.get(f"http://{host}:{port}/v1/demands", headers={"Authorization": "Bearer another"}, timeout=10)
     assert other.status_code == 401
     assert all(requests.get(f"http://{host}:{port}/healthz", timeout=10).status_code == 200 for _ in range(RATE + 1))
+
+
+def test_expect_100_continue_is_answered_before_the_body(server):
+    """A client that waits for ``100 Continue`` gets the 413 at once and never sends the body."""
+    conn = http.client.HTTPConnection(*server, timeout=10)
+    try:
+        conn.putrequest("POST", "/v1/demands")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(BIG))
+        conn.putheader("Expect", "100-continue")
+        conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 413
+        assert f"limit {BODY_LIMIT} bytes" in json.loads(response.read())["detail"]
+    finally:
+        conn.close()
