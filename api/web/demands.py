@@ -91,7 +91,7 @@ def _split_list(text: str) -> list[str]:
 def _raw_demand(viewer: Viewer, values: dict[str, Any]) -> dict[str, Any]:
     """The demand record the form describes (the API's body shape)."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
-    raw: dict[str, Any] = {"id": f"W{stamp}-{secrets.token_hex(3).upper()}", "title": values["title"],
+    raw: dict[str, Any] = {"id": values["id"] or f"W{stamp}-{secrets.token_hex(3).upper()}", "title": values["title"],
                            "description": values["description"], "county": values["county"], "industry": values["industry"],
                            "enterprise": viewer.account.enterprise_id if viewer.account.role == "enterprise" else values["enterprise"]}
     disciplines = _split_list(values["disciplines"])
@@ -119,9 +119,10 @@ def submit_demand(
     team_min: Annotated[int | None, Form(ge=1, le=50)] = None,
     team_max: Annotated[int | None, Form(ge=1, le=50)] = None,
     enterprise: Annotated[str, Form(max_length=64)] = "",
+    id: Annotated[str, Form(max_length=64)] = "",
     action: Annotated[str, Form(max_length=20)] = "submit",
 ) -> Response:
-    values = {"title": title.strip(), "description": description.strip(), "county": county.strip(),
+    values = {"id": id.strip(), "title": title.strip(), "description": description.strip(), "county": county.strip(),
               "industry": industry.strip(), "disciplines": disciplines.strip(), "team_min": team_min, "team_max": team_max,
               "enterprise": enterprise.strip()}
     errors: dict[str, str] = {}

@@ -70,7 +70,7 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" (?:value|content)="([^"]+)"')
 
 
 def csrf_of(html: str) -> str:

@@ -240,3 +240,20 @@ def test_form_without_csrf_token_is_refused(server: str, browser, watch: Watch) 
     assert "表单已失效" in page.content()
     page.goto(f"{server}/demands")
     assert "没有令牌的表单" not in page.content()
+
+
+def test_the_first_submit_button_or_enter_submits_a_demand(server: str, browser, watch: Watch) -> None:
+    """Generic scripts click the first ``button[type=submit]`` or press Enter: both submit the demand."""
+    page = _page(browser, watch)
+    _login(page, server, "ent2")
+    for title, how in (("按钮提交的需求", "click"), ("回车提交的需求", "enter")):
+        page.goto(f"{server}/demands/new")
+        page.fill("[name=title]", title)
+        page.fill("[name=description]", "需要深度学习图像识别")
+        with page.expect_navigation(wait_until="load"):
+            if how == "click":
+                page.click("button[type=submit]")
+            else:
+                page.press("[name=title]", "Enter")
+        assert re.fullmatch(r"/demands/[^/?]+", urlsplit(page.url).path), page.url
+        assert title in page.content()
