@@ -114,6 +114,8 @@ class ExactSolver:
         self.use_t = opts.fairness == "maxmin"
         self.w = self.w_true
         self._models: tuple[RestrictedModel, RestrictedModel] | None = None
+        #: proven most demands staffable (rows Sum y <= count_max tighten the later LPs)
+        self.count_max: int | None = None
         #: the exact sum optimum when known before the max-min phases (min-cost flow)
         self.sum_optimum: list[np.ndarray] | None = None
         self.incol = np.zeros((self.act.size, problem.n_profiles), dtype=bool)
@@ -186,7 +188,7 @@ class ExactSolver:
 
     def _load(self, phase: str, ca: np.ndarray, cp: np.ndarray, count_min: int | None,
               y_fixed: bool, t_lb: float) -> RestrictedLP:
-        A, b, nv = self.model.build(ca, cp, count_min, y_fixed)
+        A, b, nv = self.model.build(ca, cp, count_min, y_fixed, self.count_max)
         lb, ub = self.var_bounds(nv, ca.size, y_fixed, t_lb)
         lp = RestrictedLP(self.pb.n_profiles)
         lp.load(A, b, self.objective(phase, nv, ca, cp), lb, ub, ca, cp, self.opts.lp_method)
@@ -212,7 +214,7 @@ class ExactSolver:
             for _ in range(self.opts.max_rounds):
                 ca, cp = self.columns()
                 if lp is not None and self.opts.warm_lp and new is not None:
-                    A_n, _, nv_n = self.model.build(new[0], new[1], count_min, y_fixed)
+                    A_n, _, nv_n = self.model.build(new[0], new[1], count_min, y_fixed, self.count_max)
                     n_new = new[0].size
                     lp.add(A_n[:, :n_new], self.objective(phase, nv_n, new[0], new[1])[:n_new], new[0], new[1])
                 else:
@@ -252,7 +254,7 @@ class ExactSolver:
         """MILP of ``phase`` on the current columns (``fix``: (mask, values) of x fixed)."""
         ca, cp = self.columns()
         nc = ca.size
-        A, b, nv = self.model_ip.build(ca, cp, count_min, y_fixed)
+        A, b, nv = self.model_ip.build(ca, cp, count_min, y_fixed, self.count_max)
         c = self.objective(phase, nv, ca, cp, with_z=self.use_z)
         lb, ub = self.var_bounds(nv, nc, y_fixed, t_lb)
         if fix is not None:
@@ -278,7 +280,7 @@ class ExactSolver:
         if not ok:
             return PhaseResult(v, False)
         ca, cp = self.columns()
-        base = None
+        base = fallback = None
         if last is not None and last[0].status == LPStatus.OPTIMAL and last[1].size == ca.size:
             base = last[0]
             xi = base.x[self.model.integer_vars(ca.size)]
@@ -295,25 +297,33 @@ class ExactSolver:
             if open_d.mean() <= 0.5:
                 keep = ~open_d[ca]
                 r = self.run_milp(phase, count_min, y_fixed, t_lb, fix=(keep, np.round(xi[keep])))
-                if r.x is not None and self._lp_fixed_good(phase, r, v, ca, cp):
-                    self.st.phases.append(f"{phase}: LP-fixed MILP on {int(open_d.sum())} open demands")
+                if r.x is not None:
                     r.bound, r.status = v, LPStatus.LP_FIXED
-                    return r
+                    if self._lp_fixed_good(phase, r, v):
+                        self.st.phases.append(f"{phase}: LP-fixed MILP on {int(open_d.sum())} open demands")
+                        return r
+                    fallback = r
         r = self.run_milp(phase, count_min, y_fixed, t_lb)
         self.st.phases.append(f"{phase}: MILP status {r.status.name.lower()}")
         r.bound = v
+        if fallback is not None and (r.x is None or self._phase_obj(phase, fallback) < self._phase_obj(phase, r)):
+            self.st.phases.append(f"{phase}: the LP-fixed answer is better, kept")
+            return fallback
         return r
 
-    def _lp_fixed_good(self, phase: str, r: PhaseResult, v: float | None, ca: np.ndarray,
-                       cp: np.ndarray) -> bool:
+    def _lp_fixed_good(self, phase: str, r: PhaseResult, v: float | None) -> bool:
         """Keep an LP-fixed answer: as many staffed as the LP bound allows (count),
         within ``lp_fix_gap`` of the LP bound (sum, fair)."""
         if v is None:
             return False
-        obj = float(self.objective(phase, r.x.size, ca, cp) @ r.x)
+        obj = self._phase_obj(phase, r)
         if phase == "count":
             return -obj >= np.floor(-v + 1e-6) - 1e-9
         return obj - v <= self.opts.lp_fix_gap * max(1.0, abs(v))
+
+    def _phase_obj(self, phase: str, r: PhaseResult) -> float:
+        """Objective (min form, without the grade tie-break) of an integer answer."""
+        return float(self.objective(phase, r.x.size, r.ca, r.cp) @ r.x)
 
     def decode(self, r: PhaseResult) -> list[np.ndarray]:
         return r.members(self.act, self.pb.n_demands)
@@ -340,16 +350,37 @@ class ExactSolver:
         if self.expired():
             self.st.phases.append("time limit before the staffing count was proven")
             return inc_count, inc_count == n_act, None, incumbent
-        r = self.solve_phase("count", None, False, 0.0)
-        cub = int(np.floor(-r.bound + 1e-6)) if r.bound is not None else n_act
-        Y = inc_count
-        if r.x is not None:
-            m1 = self.decode(r)
-            if staffed_count(m1) > Y:
-                Y, incumbent = staffed_count(m1), m1
-            if r.status == LPStatus.OPTIMAL and r.dual_bound is not None:
-                cub = max(Y, min(cub, int(np.floor(-r.dual_bound + 1e-6))))
+        Y, cub = inc_count, n_act
+        for _ in range(2):
+            r = self.solve_phase("count", None, False, 0.0)
+            cub = min(cub, int(np.floor(-r.bound + 1e-6))) if r.bound is not None else cub
+            if r.x is not None:
+                m1 = self.decode(r)
+                if staffed_count(m1) > Y:
+                    Y, incumbent = staffed_count(m1), m1
+                if r.status == LPStatus.OPTIMAL and r.dual_bound is not None and self.complete():
+                    cub = min(cub, int(np.floor(-r.dual_bound + 1e-6)))
+            cub = max(cub, Y)
+            if cub == Y or not self.complete_columns():
+                break
         return Y, Y == n_act, cub, incumbent
+
+    def _tol(self, bound: float) -> float:
+        """How far an answer may sit from the LP bound before the columns are completed
+        (column generation itself stops within ``cg_tol``)."""
+        return 2.0 * max(self.opts.cg_tol, 1e-9) * max(1.0, abs(bound))
+
+    def complete_columns(self, limit: int | None = None) -> bool:
+        """Make every eligible pair a column when the batch has at most ``limit``
+        (default ``full_columns_pairs``) of them, so the MILP's own bound is
+        global; True when columns were added."""
+        elig = eligible_mask(self.pb, self.act)
+        n = int(elig.sum())
+        if n > (self.opts.full_columns_pairs if limit is None else limit) or int(self.incol.sum()) == n:
+            return False
+        self.incol |= elig
+        self.st.phases.append(f"every eligible pair a column ({n})")
+        return True
 
     def min_team_score(self, members: list[np.ndarray], Y: int) -> float:
         """Smallest team score of a plan staffing >= Y demands (-1 otherwise)."""
@@ -375,6 +406,9 @@ class ExactSolver:
         if "fair" not in results:
             results["fair"] = self.solve_phase("fair", count_min, y_fixed, 0.0)
         r = results["fair"]
+        if (r.x is None or r.bound is None or self._phase_obj("fair", r) - r.bound > self._tol(r.bound)) \
+                and self.complete_columns(limit=self.opts.full_columns_pairs // 40):
+            r = results["fair"] = self.solve_phase("fair", count_min, y_fixed, 0.0)
         bounds = [-r.bound] if r.bound is not None else []
         if r.status == LPStatus.OPTIMAL and r.dual_bound is not None and self.complete():
             bounds.append(-r.dual_bound)   # every eligible pair is a column: the MILP bound is global
@@ -399,6 +433,10 @@ class ExactSolver:
         if "sum" not in results and self.expired():
             return SolveStatus.TIME_LIMIT, None, incumbent
         r = results.get("sum") or self.solve_phase("sum", count_min, y_fixed, t_lb)
+        if r.x is None or r.bound is None or r.status != LPStatus.OPTIMAL or \
+                self._phase_obj("sum", r) - r.bound > self._tol(r.bound):
+            if not self.expired() and self.complete_columns():
+                r = self.solve_phase("sum", count_min, y_fixed, t_lb)
         self.st.lp_bound = None if r.bound is None else -r.bound
         status, ub = SolveStatus.TIME_LIMIT, self.st.lp_bound
         if r.x is not None:
@@ -443,6 +481,7 @@ class ExactSolver:
         Y, y_fixed, cub, incumbent = self.staff_count(inc, results)
         st.count_upper_bound = cub
         st.phases.append(f"staffed {Y} (bound {cub})")
+        self.count_max = None if (y_fixed or cub is None) else cub
         count_min = None if y_fixed else Y
         t_lb = 0.0
         if self.use_t:

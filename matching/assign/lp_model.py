@@ -45,12 +45,14 @@ class RestrictedModel:
         self.rules = StudentRules(problem, act, self.r_gra + (4 * na if use_z else 0))
         self.r_fair = self.rules.r_end
         self.r_cnt = self.r_fair + (na if use_t else 0)
-        self.n_rows = self.r_cnt + 1
+        self.n_rows = self.r_cnt + 2          # count >= count_min, count <= count_max
         self.smax = problem.size_max[act].astype(np.float64)
         self.smin = problem.size_min[act].astype(np.float64)
 
     def build(self, ca: np.ndarray, cp: np.ndarray, count_min: int | None,
-              y_fixed: bool) -> tuple[sp.csc_matrix, np.ndarray, int]:
+              y_fixed: bool, count_max: int | None = None) -> tuple[sp.csc_matrix, np.ndarray, int]:
+        """(A, b, number of variables) for x columns (ca, cp); ``count_min`` /
+        ``count_max`` bound the number of staffed demands (unused when y is fixed)."""
         pb = self.pb
         nc, na = ca.size, self.na
         R: list[np.ndarray] = []
@@ -90,6 +92,8 @@ class RestrictedModel:
             add(self.r_fair + np.arange(na), yc, 1.0)
         if count_min is not None and not y_fixed:
             add(np.full(na, self.r_cnt), yc, -1.0)
+        if count_max is not None and not y_fixed:
+            add(np.full(na, self.r_cnt + 1), yc, 1.0)
         nv = nc + na
         if self.use_z:
             zc = nv + np.arange(4 * na)
@@ -108,6 +112,7 @@ class RestrictedModel:
         if self.use_t:
             b[self.r_fair:self.r_fair + na] = 1.0
         b[self.r_cnt] = -(count_min or 0) if (count_min is not None and not y_fixed) else 0.0
+        b[self.r_cnt + 1] = count_max if (count_max is not None and not y_fixed) else 0.0
         return A, b, nv
 
     def integer_vars(self, nc: int) -> np.ndarray:

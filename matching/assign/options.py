@@ -77,6 +77,11 @@ class SolveOptions:
       staffs as many demands as the LP bound allows and its value is within
       ``lp_fix_gap`` (relative) of the LP bound, else the MILP runs on every
       column (smaller batches always take the full MILP: exact).
+    - ``full_columns_pairs``: when a phase's integer answer is not proven
+      optimal against the LP bound and the batch has at most this many
+      eligible pairs, every pair becomes a column and the phase runs again
+      (its MILP bound is then global: exact on small and medium batches); for
+      the max-min phase, whose MILP is slow, only up to 1/40 of that.
     - ``lp_method``: HiGHS method of the first LP of each column-generation run
       (``highs-ipm``, ``highs-ds`` or ``highs``).
     - ``warm_lp``: keep the restricted LP in one HiGHS instance and re-solve
@@ -105,6 +110,7 @@ class SolveOptions:
     lp_fix: bool = True
     lp_fix_min_demands: int = 200
     lp_fix_gap: float = 1e-3
+    full_columns_pairs: int = 200_000
     tie_break: float = 1e-6
     lp_method: str = "highs-ipm"
     warm_lp: bool = True
