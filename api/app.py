@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -29,6 +29,7 @@ from xfd.api.routers import demands, feedback, health, keys, lifecycle, profiles
 from xfd.api.runs import Planner, RunManager, default_planner
 from xfd.api.settings import Settings
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
+from xfd.api.strict_json import strict_json_body
 
 log = logging.getLogger("xfd.api")
 
@@ -181,6 +182,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served below from the bundled Swagger UI: no CDN, works offline
+        dependencies=[Depends(strict_json_body)],  # repeated JSON keys / NaN: 422 naming the field
     )
     mount_offline_docs(app)
     app.state.settings = settings

@@ -11,10 +11,11 @@ from fastapi import Path as PathParam
 
 from xfd.api import crud
 from xfd.api.crud.profiles import profiles_query
-from xfd.api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error, record_error
+from xfd.api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_error
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
-from xfd.api.records import profile_public, record_error_type, validate_profile
+from xfd.api.records import profile_public, record_error_type
 from xfd.api.schemas import ProfileCreate, ProfilePublic, ProfilesUpserted
+from xfd.matching.records import duplicate_id_reason, first_duplicate_id
 from xfd.matching.types import Profile
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
@@ -32,13 +33,10 @@ def post_profiles(
 ) -> ProfilesUpserted:
     if len(body) > settings.max_profiles_per_request:
         raise field_error(["body"], f"一次最多 {settings.max_profiles_per_request} 条 at most {settings.max_profiles_per_request} profiles per request")
-    record_error_cls = record_error_type()
-    profiles: list[Profile] = []
-    for i, item in enumerate(body):
-        try:
-            profiles.append(validate_profile(item.model_dump(mode="json", exclude_unset=True, exclude_none=True)))
-        except record_error_cls as exc:
-            raise record_error(exc, ["body", i]) from None
+    profiles: list[Profile] = [item.to_profile() for item in body]  # validated by the record schema
+    dup = first_duplicate_id([p.id for p in profiles])
+    if dup is not None:
+        raise field_error(["body", dup[0], "id"], duplicate_id_reason(profiles[dup[0]].id, f"[{dup[1]}]"))
     result = crud.commit_profiles(session, profiles)
     engine.invalidate()
     return result
