@@ -93,7 +93,11 @@ class MatchScorer(BaseEstimator):
     same for lexical similarities; ``fusion``: weights (``None`` picks the
     default for the configuration); ``now_year``: reference year for recency
     (None = this year); ``evidence_docs`` / ``evidence_terms``: documents per
-    match and terms per document shown as evidence.
+    match and terms per document shown as evidence; ``evidence_exclude``
+    (words never shown) and ``evidence_max_df`` (words in more than this share
+    of the documents are not shown) and ``evidence_places`` (place-like words
+    are not shown) keep evidence to content words
+    (``matching.evidence``; scores are unaffected).
     """
 
     def __init__(
@@ -107,6 +111,9 @@ class MatchScorer(BaseEstimator):
         now_year: int | None = None,
         evidence_docs: int = 2,
         evidence_terms: int = 6,
+        evidence_exclude: Sequence[str] = (),
+        evidence_max_df: float = 1.0,
+        evidence_places: bool = True,
         disciplines: Sequence[DisciplineSpec] = (),
         batch: int = 64,
     ) -> None:
@@ -119,6 +126,9 @@ class MatchScorer(BaseEstimator):
         self.now_year = now_year
         self.evidence_docs = evidence_docs
         self.evidence_terms = evidence_terms
+        self.evidence_exclude = evidence_exclude
+        self.evidence_max_df = evidence_max_df
+        self.evidence_places = evidence_places
         self.disciplines = disciplines
         self.batch = batch
 
@@ -143,6 +153,7 @@ class MatchScorer(BaseEstimator):
             DisciplineInferer(self.tokenizer, self.encoder).fit(self.disciplines) if self.disciplines else None
         )
         self.layout_ = owner_layout(self.table_.owner, self.table_.n_profiles)
+        self.evidence_exclude_ = frozenset(self.evidence_exclude)
         pool = sorted({c for p in self.profiles_ for c in p.disciplines})
         self.pool_disciplines_ = pool
         col = {c: i for i, c in enumerate(pool)}
@@ -302,4 +313,5 @@ class MatchScorer(BaseEstimator):
         if f.doc_dense is not None:
             value = value + fu.dense * f.doc_dense[i]
         return explain(self.lexical_, self.table_.titles, self.layout_, value, profiles, words,
-                       self.evidence_docs, self.evidence_terms)
+                       self.evidence_docs, self.evidence_terms, self.evidence_exclude_, self.evidence_max_df,
+                       self.evidence_places)

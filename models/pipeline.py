@@ -27,11 +27,14 @@ from xfd.matching.disciplines import table_specs
 from xfd.matching.encoders import Encoder, Role, SharedResource
 from xfd.matching.registry import UnknownNameError
 from xfd.matching.scoring import MatchScorer
-from xfd.matching.text import default_tokenizer
+from xfd.matching.text import default_tokenizer, normalize
 from xfd.models.loader import DEFAULT_MODEL
 
 LEXICAL = "lexical"
 ENGLISH_MODEL = "minilm"
+#: Words in more than this share of the indexed documents are never shown as evidence.
+EVIDENCE_MAX_DF = 0.1
+EVIDENCE_LISTS = ("evidence_generic.txt", "places.txt")
 
 
 class LazyEncoder(SharedResource):
@@ -87,11 +90,30 @@ def check_model(model: str) -> None:
     raise UnknownNameError("model (or a SentenceTransformer folder)", model, valid_model_names())
 
 
+def evidence_exclusions() -> tuple[str, ...]:
+    """Generic words and place names never shown as evidence, normalised like tokens.
+
+    Read from ``corpora/evidence_generic.txt`` and ``corpora/places.txt`` (one
+    word per line, ``#`` comments); a missing file raises FileNotFoundError naming it.
+    """
+    from xfd.corpora import corpus_path  # noqa: PLC0415
+
+    words: list[str] = []
+    for name in EVIDENCE_LISTS:
+        for line in corpus_path(name).read_text(encoding="utf-8").splitlines():
+            w = line.strip()
+            if w and not w.startswith("#"):
+                words.append(normalize(w))
+    return tuple(words)
+
+
 def make_scorer(model: str = DEFAULT_MODEL, cache_dir: Path | None = None, **settings) -> MatchScorer:
     """A configured, unfitted scorer for ``model`` (a name or folder; the edges pass
     ``xfd.api.settings.Settings().model``, i.e. ``$XFD_MODEL``; nothing is read from the environment here).
 
-    ``settings`` are passed to :class:`MatchScorer` (e.g. ``k``, ``fusion``).
+    ``settings`` are passed to :class:`MatchScorer` (e.g. ``k``, ``fusion``);
+    evidence excludes the project's generic words and places and words in more
+    than ``EVIDENCE_MAX_DF`` of the documents unless ``settings`` say otherwise.
     """
     from xfd.corpora import read_disciplines  # noqa: PLC0415
     from xfd.models.loader import load_encoder  # noqa: PLC0415
@@ -99,6 +121,8 @@ def make_scorer(model: str = DEFAULT_MODEL, cache_dir: Path | None = None, **set
     check_model(model)
     tokenizer = default_tokenizer()
     specs = table_specs([(r.name, r.aliases, r.keywords) for r in read_disciplines()])
+    settings.setdefault("evidence_exclude", evidence_exclusions())
+    settings.setdefault("evidence_max_df", EVIDENCE_MAX_DF)
     if model == LEXICAL:
         return MatchScorer(tokenizer, disciplines=specs, **settings)
     encoder = _cached(load_encoder(model, cache_dir), cache_dir)

@@ -147,3 +147,21 @@ def test_discipline_inferer_and_select() -> None:
     assert select(np.array([[0.5, 0.45, 0.05]]), ["a", "b", "c"], relative=0.8) == [("a", "b")]
     with pytest.raises(ValueError, match="no disciplines"):
         DisciplineInferer(Tokenizer()).fit([])
+
+
+def test_evidence_shows_no_generic_words_places_or_over_common_words() -> None:
+    from xfd.matching.evidence import MIN_COMMON_DOCS, is_place_like
+
+    assert is_place_like("云溪市") and is_place_like("青山县") and is_place_like("江北区")
+    assert not is_place_like("工业园区") and not is_place_like("城市") and not is_place_like("古镇")
+    filler = [Profile(id=f"F{i}", documents=(Document(title=f"f{i}", text=f"质量检验{i}号"),)) for i in range(MIN_COMMON_DOCS + 5)]
+    teacher = Profile(id="T1", documents=(Document(title="烘干工艺", text="云溪市茶厂杀青烘干工艺经验稳定，质量检验"),))
+    d = Demand(id="D1", title="茶叶杀青烘干", description="云溪市企业，靠经验，温度不稳定，质量检验")
+    kw = dict(evidence_terms=20)
+    plain = MatchScorer(Tokenizer(), **kw).fit([teacher, *filler])
+    strict = MatchScorer(Tokenizer(), evidence_exclude=("经验", "稳定"), evidence_max_df=0.5, **kw).fit([teacher, *filler])
+    shown = set(plain.rank([d], top_k=1)[0].matches[0].evidence[0].terms)
+    assert {"杀青", "烘干", "经验", "稳定", "质量检验"} <= shown and "云溪市" not in shown  # places never shown
+    top = strict.rank([d], top_k=1)[0].matches[0]
+    assert set(top.evidence[0].terms) == {"杀青", "烘干"}  # 质量检验: in 26 of 27 documents
+    np.testing.assert_array_equal(strict.score([d]), plain.score([d]))  # evidence only, scores unchanged
