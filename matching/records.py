@@ -198,6 +198,16 @@ def normalize_id(value: Any) -> str:
     return s
 
 
+def lookup_id(value: str) -> str:
+    """An id as given in a URL path, normalised like stored ids (NFKC, stripped) so
+    that look-alikes find the same record; an id the rule refuses is returned
+    unchanged (it names no record, so the lookup answers "not found")."""
+    try:
+        return normalize_id(value)
+    except PydanticCustomError:
+        return value
+
+
 class _Missing:
     """Stands for an absent required ``id`` so that its validator names the field."""
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from xfd.api import crud
 from xfd.api.crud.demands import demands_query
@@ -33,11 +34,13 @@ from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_hea
 from xfd.api.records import demand_from_row, record_error_type, validate_demand
 from xfd.api.runs import check_solver
 from xfd.api.schemas import DemandCreate, DemandPublic, DemandStatus, DemandUpdate, ProposalCreate, RecommendationsPublic
+from xfd.matching.records import lookup_id
 from xfd.matching.registry import UnknownNameError
 
 router = APIRouter(prefix="/v1/demands", tags=["demands"])
 
-DemandId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$", description="demand id")]
+DemandId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$", description="demand id"),
+                     AfterValidator(lookup_id)]  # look-alike ids name the same demand
 
 
 @router.post(

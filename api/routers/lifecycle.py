@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
+from pydantic import AfterValidator
 
 from xfd.api.crud import lifecycle as crud_lifecycle
 from xfd.api.crud import service as crud_service
@@ -16,10 +17,12 @@ from xfd.api.crud.teams import outcome_public, rating_public
 from xfd.api.deps import PrincipalDep, SessionDep
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, set_page_headers, slice_list
 from xfd.api.service_schemas import HistoryPublic, OutcomeCreate, OutcomePublic, RatingCreate, RatingPublic
+from xfd.matching.records import lookup_id
 
 router = APIRouter(prefix="/v1/demands", tags=["lifecycle"])
 
-DemandId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$", description="demand id")]
+DemandId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00]+$", description="demand id"),
+                     AfterValidator(lookup_id)]  # look-alike ids name the same demand
 NOT_FOUND = {404: {"description": "no such demand, or another enterprise's (the same answer)"}}
 
 

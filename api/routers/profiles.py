@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Form, Request, Response, UploadFile
 from fastapi import Path as PathParam
+from pydantic import AfterValidator
 
 from xfd.api import crud
 from xfd.api.crud.profiles import profiles_query
@@ -15,7 +16,7 @@ from xfd.api.deps import EngineDep, SessionDep, SettingsDep, StaffDep, field_err
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 from xfd.api.records import profile_public, record_error_type
 from xfd.api.schemas import ProfileCreate, ProfilePublic, ProfilesUpserted
-from xfd.matching.records import duplicate_id_reason, first_duplicate_id
+from xfd.matching.records import duplicate_id_reason, first_duplicate_id, lookup_id
 from xfd.matching.types import Profile
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
@@ -99,5 +100,5 @@ def list_profiles(_who: StaffDep, session: SessionDep, page: PageDep, request: R
 
 
 @router.get("/{profile_id}", response_model=ProfilePublic, summary="单个人员 one profile")
-def get_profile(profile_id: Annotated[str, PathParam(max_length=200, pattern=r"^[^\x00]+$")], _who: StaffDep, session: SessionDep) -> dict[str, Any]:
+def get_profile(profile_id: Annotated[str, PathParam(max_length=200, pattern=r"^[^\x00]+$"), AfterValidator(lookup_id)], _who: StaffDep, session: SessionDep) -> dict[str, Any]:
     return profile_public(crud.get_profile(session, profile_id))

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fakes import FakeScorer, greedy_planner
-from tests.matching.record_cases import CASES, DEMAND_CASES, PROFILE_CASES, Case
+from tests.matching.record_cases import CASES, DEMAND_CASES, NFC_E, NFD_E, PROFILE_CASES, Case
 from xfd.api.app import create_app
 from xfd.api.security import create_key
 from xfd.api.settings import Settings
@@ -189,3 +189,14 @@ def test_xfd_score_cli(case: Case, tmp_path: Path) -> None:
     if field is not None:
         assert f'字段 field "{field}"' in last, run.stderr
     assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_look_alike_ids_in_paths_name_the_same_record(service) -> None:
+    client, headers = service
+    assert client.post("/v1/demands", json={"id": "D-path1", "title": "保鲜"}, headers=headers).status_code == 201
+    assert client.post("/v1/profiles", json=[{"id": NFC_E, "keywords": "k"}], headers=headers).status_code == 200
+    for path, want in [("/v1/demands/Ｄ－ｐａｔｈ１", "D-path1"), ("/v1/demands/D-path1", "D-path1"),
+                       (f"/v1/profiles/{NFD_E}", NFC_E), (f"/v1/profiles/{NFC_E}", NFC_E)]:
+        r = client.get(path, headers=headers)
+        assert r.status_code == 200 and r.json()["id"] == want, (path, r.text)
+    assert client.get("/v1/demands/D-path1\u200b", headers=headers).status_code == 404

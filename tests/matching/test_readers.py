@@ -593,3 +593,65 @@ def test_gbk_csv_is_reported_not_misread(tmp_path):
     with pytest.raises(RecordError) as ei:
         read_profiles(path)
     assert err(ei).line == 2 and "UTF-8" in err(ei).reason
+
+
+# ----------------------------------------------------------------------------- team composition, disciplines, strict JSON
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".xlsx"])
+def test_students_and_distinct_grades_in_every_format(tmp_path, suffix):
+    header = ["id", "title", "team_size", "students", "distinct_grades"]
+    rows = [["D1", "t", "3-5", "0;0", ""], ["D2", "t", "2~4", "2-3", "2"], ["D3", "t", "", "", ""],
+            ["D4", "t", "1;2", "", ""]]
+    path = tmp_path / f"d{suffix}"
+    if suffix == ".jsonl":
+        write_jsonl(path, [{k: v for k, v in zip(header, row) if v} for row in rows])
+    else:
+        (write_csv if suffix == ".csv" else write_xlsx)(path, header, rows)
+    got = [(d.team_size, d.students, d.distinct_grades) for d in read_demands(path)]
+    # absent students: the default [1, 3] capped at the team's maximum size
+    assert got == [((3, 5), (0, 0), 1), ((2, 4), (2, 3), 2), ((3, 5), (1, 3), 1), ((1, 2), (1, 2), 1)]
+
+
+@pytest.mark.parametrize(("bad", "words"), [
+    ({"students": [2, 6]}, "exceeds team_size max 5"),
+    ({"students": [3, 2]}, "min <= max"),
+    ({"students": "两个"}, "two integers"),
+    ({"distinct_grades": 5}, "1..4"),
+    ({"distinct_grades": True}, "got true"),
+])
+def test_bad_composition_names_the_field(bad, words):
+    field = next(iter(bad))
+    with pytest.raises(RecordError) as ei:
+        validate_demand({"id": "D1", "title": "t", **bad})
+    assert err(ei).field == field and words in err(ei).reason, str(ei.value)
+
+
+def test_empty_disciplines_mean_none_required_absent_means_infer(tmp_path):
+    assert validate_demand({"id": "D1", "title": "t", "disciplines": []}).disciplines == ()
+    assert validate_demand({"id": "D1", "title": "t"}).disciplines is None
+    assert validate_demand({"id": "D1", "title": "t", "disciplines": None}).disciplines is None
+    path = write_csv(tmp_path / "d.csv", ["id", "title", "disciplines"], [["D1", "t", "[]"], ["D2", "t", ""]])
+    assert [d.disciplines for d in read_demands(path)] == [(), None]
+
+
+def test_strict_json_names_the_full_path(tmp_path):
+    path = write_lines(tmp_path / "p.jsonl", ['{"id": "T1", "documents": [{"text": "a"}, {"text": "b", "year": NaN}]}'])
+    with pytest.raises(RecordError) as ei:
+        read_profiles(path)
+    assert (err(ei).line, err(ei).field) == (1, "documents[1].year") and "NaN" in err(ei).reason
+    path = write_lines(tmp_path / "q.json", ['[{"id": "T1", "keywords": "a"},', ' {"id": "T2", "keywords": "a", "id": "T3"}]'])
+    with pytest.raises(RecordError) as ei:
+        read_profiles(path)
+    assert (err(ei).line, err(ei).field) == (2, "id") and "duplicate key" in err(ei).reason
+
+
+@pytest.mark.parametrize(("raw", "stored"), [("Ｔ００１", "T001"), ("cafe\u0301", "caf\u00e9"), (" T001 ", "T001"), (17, "17")])
+def test_ids_are_normalised(raw, stored):
+    assert validate_profile({"id": raw, "keywords": "k"}).id == stored
+
+
+@pytest.mark.parametrize("raw", ["T 1", "a/b", "a?b", "a#b", ".", "..", "T\u200b1", "T\u202e1", "T\u00ad1", "x" * 201])
+def test_bad_ids_are_refused(raw):
+    with pytest.raises(RecordError) as ei:
+        validate_profile({"id": raw, "keywords": "k"})
+    assert err(ei).field == "id"
