@@ -72,7 +72,8 @@ def import_profiles(
             reason = getattr(exc, "reason", None) or str(exc)
             where = f"{name}" + (f":{line}" if line else "")
             loc: list[Any] = ["body", "file"] + ([f"line {line}"] if line else []) + ([field] if field else [])
-            raise field_error(loc, f"{where}: {field or ''}: {reason}") from None
+            named = f'字段 field "{field}": ' if field else ""
+            raise field_error(loc, f"{where}: {named}{reason}") from None
         except (ValueError, UnicodeDecodeError, KeyError, OSError) as exc:
             raise field_error(["body", "file"], f"{name}: 无法读取 cannot read: {exc}") from None
         except Exception as exc:
