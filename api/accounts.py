@@ -20,6 +20,7 @@ from typing import NamedTuple
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xfd.api.storage.accounts import LoginFailure, User, WebSecret, WebSession
@@ -239,7 +240,10 @@ def cookie_secret(session: Session) -> str:
     row = session.get(WebSecret, "cookie")
     if row is None:
         session.add(WebSecret(name="cookie", value=secrets.token_urlsafe(48)))
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # another worker created it first: use theirs
+            session.rollback()
         row = session.get(WebSecret, "cookie")
     return row.value
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tests.api.web.conftest import PASSWORD, csrf_of, form_token, login
 from xfd.api import accounts
-from xfd.api.storage.accounts import User, WebSession
+from xfd.api.storage.accounts import User, WebSecret, WebSession
 
 
 def _submit(c, title: str = "生产线缺陷检测", token: str | None = None, **extra: str):
@@ -283,3 +283,20 @@ def test_every_action_checks_the_role(client, own_demand, path, form, allowed) -
         token = form_token(client, "/teacher" if role == "teacher" else "/demands")
         r = client.post(url, data={**form, "csrf_token": token})
         assert r.status_code in (403, 404), (role, url, r.status_code)
+
+
+def test_the_cookie_secret_is_created_once_and_kept(client, app) -> None:
+    with app.state.sessions() as s:
+        first = accounts.cookie_secret(s)
+    with app.state.sessions() as s:
+        assert accounts.cookie_secret(s) == first and len(first) >= 60
+    with app.state.sessions() as s:  # another worker inserted it between our read and our insert
+        real_get, calls = s.get, []
+
+        def get_missing_once(cls, key):
+            calls.append(key)
+            return None if len(calls) == 1 else real_get(cls, key)
+
+        s.get = get_missing_once
+        assert accounts.cookie_secret(s) == first and len(calls) == 2
+        assert s.scalar(select(WebSecret.value)) == first
