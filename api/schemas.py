@@ -10,9 +10,20 @@ are ignored (records may be extended).
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from xfd.matching.records import (
     MAX_SHORT_CHARS,
@@ -24,8 +35,11 @@ from xfd.matching.records import (
     Id,
     ProfileBase,
     ProfileCreate,
+    format_loc,
     number_in,
 )
+
+log = logging.getLogger("xfd.api")
 
 __all__ = [
     "DemandBase", "DemandCreate", "DemandPublic", "DemandStatus", "DemandUpdate",
@@ -59,7 +73,35 @@ class _In(BaseModel):
         return _no_control_chars(value)
 
 
-class ProfilePublic(ProfileBase):
+class _Stored(BaseModel):
+    """A stored record on its way out.  Everything stored went through the record
+    schema, so validating it again passes; should a row not meet today's input
+    rules (written by an older version, or an internal id longer than a posted
+    one), the response carries it as stored, with a warning in the log, rather
+    than failing the request with a 500."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_stored(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, Mapping):
+                raise
+            first = exc.errors(include_url=False, include_input=False)[0]
+            log.warning("stored %s %r does not meet the input rules (%s: %s); sent as stored",
+                        cls.__name__, data.get("id"), format_loc(first["loc"]), first["msg"])
+            values = {k: v for k, v in data.items() if k in cls.model_fields}
+            if isinstance(values.get("documents"), list):
+                values["documents"] = [DocumentBase.model_construct(**d) if isinstance(d, Mapping) else d
+                                       for d in values["documents"]]
+            for name in ("team_size", "students"):  # Bounds fields are tuples
+                if isinstance(values.get(name), list):
+                    values[name] = tuple(values[name])
+            return cls.model_construct(**values)
+
+
+class ProfilePublic(_Stored, ProfileBase):
     """A stored profile: the record plus when it was last written."""
 
     updated_at: dt.datetime | None = None
@@ -86,7 +128,7 @@ class DemandUpdate(_In):
     reason: Annotated[str, Field(max_length=2000)] = ""
 
 
-class DemandPublic(DemandBase):
+class DemandPublic(_Stored, DemandBase):
     """A stored demand: the record plus its status, accepted team and timestamps."""
 
     status: DemandStatus

@@ -200,3 +200,21 @@ def test_look_alike_ids_in_paths_name_the_same_record(service) -> None:
         r = client.get(path, headers=headers)
         assert r.status_code == 200 and r.json()["id"] == want, (path, r.text)
     assert client.get("/v1/demands/D-path1\u200b", headers=headers).status_code == 404
+
+
+def test_stored_rows_outside_the_input_rules_are_still_answered(caplog) -> None:
+    """A row an older version stored (here: an id the rule now refuses) is sent as
+    stored, with a warning, never a 500 from response validation."""
+    import datetime as dt
+
+    from xfd.api.schemas import DemandPublic, ProfilePublic
+
+    now = dt.datetime.now(dt.UTC)
+    demand = {"id": "D" * 250, "title": "t", "team_size": [3, 5], "students": [1, 3], "status": "submitted",
+              "created_at": now, "updated_at": now}
+    out = DemandPublic.model_validate(demand)
+    assert (len(out.id), out.team_size, out.students) == (250, (3, 5), (1, 3))
+    profile = {"id": "T 1", "keywords": ["k"], "documents": [{"text": "x", "kind": "paper"}], "updated_at": now}
+    assert ProfilePublic.model_validate(profile).model_dump(mode="json")["documents"][0]["text"] == "x"
+    assert "does not meet the input rules" in caplog.text
+    assert DemandPublic.model_validate(dict(demand, id="D1")).id == "D1"  # valid rows are validated as usual
