@@ -433,3 +433,47 @@ def test_migration_0004_renders_for_postgresql():
     for table in ("demand_events", "semesters", "teams", "team_members", "activities", "outcomes", "ratings"):
         assert f"CREATE TABLE {table} " in sql
     assert "INSERT INTO demand_events" in sql and "ix_demands_enterprise_ref" in sql
+
+
+def _plan(client: TestClient, office: dict, body: dict) -> dict:
+    r = client.post("/v1/assignment-runs", json=body, headers=office)
+    assert r.status_code == 202, r.text
+    for _ in range(400):
+        got = client.get(f"/v1/assignment-runs/{r.json()['id']}", headers=office).json()
+        if got["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert got["status"] == "done", got
+    return got
+
+
+def test_the_real_solver_keeps_last_semesters_team(tmp_path):
+    """With ``matching.assign`` (not a fake): after semester 1 a better-matching teacher
+    joins; without continuity the solver would take them (checked), with the previous
+    semester's team as continuity it keeps the team and reports no moves."""
+    from xfd.api.runs import default_planner
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'r.db'}", model="fake", solver="exact"),
+                     scorer_factory=FakeScorer, planner=default_planner)
+    with TestClient(app) as client:
+        with app.state.sessions() as s:
+            _, key = create_key(s, "office")
+            s.commit()
+        office = {"Authorization": f"Bearer {key}"}
+        assert client.post("/v1/profiles", json=PROFILES, headers=office).status_code in (200, 201)
+        body = {**demand("R1", "钢板表面缺陷机器视觉检测", "城关区"), "enterprise": "E1", "disciplines": []}
+        assert client.post("/v1/demands", json=body, headers=office).status_code == 201
+        assert client.patch("/v1/demands/R1", json={"status": "accepted"}, headers=office).status_code == 200
+        plan1 = run_semester(client, office, S1)
+        first = {m["profile_id"] for m in plan1["teams"][0]["members"]}
+        better = {"id": "T9", "name": "新教师", "college": "机械学院", "disciplines": ["机械工程"],
+                  "keywords": ["钢板表面缺陷机器视觉检测", "钢板", "表面缺陷", "机器视觉检测"]}
+        assert client.post("/v1/profiles", json=[better], headers=office).status_code in (200, 201)
+        control = _plan(client, office, {"semester": S2, "continuity_bonus": 0})["plan"]
+        assert "T9" in {m["profile_id"] for m in control["teams"][0]["members"]}      # the test can fail
+        kept = _plan(client, office, {"semester": S2, "continuity_bonus": 10})
+        assert {m["profile_id"] for m in kept["plan"]["teams"][0]["members"]} == first
+        assert not kept["plan"]["moves"]
+        assert client.post(f"/v1/assignment-runs/{kept['id']}/accept", headers=office).status_code == 200
+        teams2 = client.get(f"/v1/teams?semester={S2}", headers=office).json()
+        assert [{m["profile_id"] for m in t["members"]} for t in teams2] == [first]
