@@ -104,6 +104,7 @@ class _Stored(BaseModel):
 class ProfilePublic(_Stored, ProfileBase):
     """A stored profile: the record plus when it was last written."""
 
+    id: str  # as stored
     updated_at: dt.datetime | None = None
 
 
@@ -131,6 +132,7 @@ class DemandUpdate(_In):
 class DemandPublic(_Stored, DemandBase):
     """A stored demand: the record plus its status, accepted team and timestamps."""
 
+    id: str  # as stored (an internal key may be longer than a posted id)
     status: DemandStatus
     assigned_team: list[str] = []
     created_at: dt.datetime
