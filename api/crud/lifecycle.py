@@ -24,6 +24,7 @@ place) and each writes a ``DemandEvent`` row (from, to, reason, who, when).
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import select
@@ -121,11 +122,19 @@ def demand_view(row: DemandRow, principal: Principal | None) -> dict[str, Any]:
 
 
 # -- submissions -------------------------------------------------------------------
+#: longest service-wide key (the ``demands.id`` column is String(200))
+MAX_KEY = 200
+
+
 def _free_key(session: Session, ref: str, enterprise: str) -> str:
-    """``ref`` if no demand has that key, else ``ref~enterprise`` (then ``~2``, ``~3``…)."""
+    """``ref`` if no demand has that key, else ``ref~enterprise`` (then ``~2``, ``~3``…);
+    a long one becomes ``{ref[:160]}~{16 hex of sha256(enterprise, ref)}`` to fit ``MAX_KEY``."""
     if session.get(DemandRow, ref) is None:
         return ref
     base = f"{ref}~{enterprise}"
+    if len(base) > MAX_KEY - 8:
+        digest = hashlib.sha256(f"{enterprise}\x00{ref}".encode()).hexdigest()[:16]
+        base = f"{ref[:160]}~{digest}"
     key, n = base, 1
     while session.get(DemandRow, key) is not None:
         n += 1

@@ -477,3 +477,14 @@ def test_the_real_solver_keeps_last_semesters_team(tmp_path):
         assert client.post(f"/v1/assignment-runs/{kept['id']}/accept", headers=office).status_code == 200
         teams2 = client.get(f"/v1/teams?semester={S2}", headers=office).json()
         assert [{m["profile_id"] for m in t["members"]} for t in teams2] == [first]
+
+
+def test_a_long_id_taken_by_another_enterprise_still_fits(world):
+    client, keys, _ = world
+    long_id = "L" * 200
+    for who in ("e1", "e2"):
+        r = client.post("/v1/demands", json=demand(long_id, f"{who} 的长编号需求", "城关区"), headers=keys[who])
+        assert r.status_code == 201 and r.json()["id"] == long_id
+    ids = [d["id"] for d in client.get("/v1/demands", headers=keys["office"]).json()]
+    assert len(ids) == 2 and long_id in ids and all(len(i) <= 200 for i in ids)
+    assert client.get(f"/v1/demands/{long_id}", headers=keys["e2"]).json()["title"] == "e2 的长编号需求"
