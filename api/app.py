@@ -7,7 +7,6 @@ previous crash as failed.
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +17,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from xfd.api import crud, web
@@ -38,68 +36,6 @@ office gets ranked teachers/students with evidence and batch team plans.
 
 Every call but `/healthz` needs `Authorization: Bearer <key>` (`xfd keys create`).
 """
-
-IMPORT_PATHS = ("/v1/profiles", "/v1/profiles/import")
-
-
-class BodyLimitMiddleware:
-    """Reject request bodies above a byte limit with 413, before any route runs.
-
-    Checks ``Content-Length`` first, then counts the streamed bytes (chunked
-    uploads) while buffering at most ``limit`` bytes.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int, import_limit: int) -> None:
-        self.app, self.limit, self.import_limit = app, limit, import_limit
-
-    @staticmethod
-    async def _reject(send: Send, status: int, message: str) -> None:
-        body = json.dumps({"detail": message}, ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
-            await self.app(scope, receive, send)
-            return
-        limit = self.import_limit if scope["path"].rstrip("/") in IMPORT_PATHS else self.limit
-        too_large = f"请求体过大 request body too large (limit {limit} bytes)"
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if not value.isdigit():
-                    await self._reject(send, 400, "Content-Length 无效 invalid Content-Length")
-                    return
-                if int(value) > limit:
-                    await self._reject(send, 413, too_large)
-                    return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await self._reject(send, 413, too_large)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
 
 def mount_offline_docs(app: FastAPI) -> None:
     """``/docs`` with Swagger UI files from the ``swagger-ui-bundle`` package (no CDN)."""
