@@ -203,7 +203,7 @@ def test_look_alike_ids_in_paths_name_the_same_record(service) -> None:
 
 
 def test_stored_rows_outside_the_input_rules_are_still_answered(caplog) -> None:
-    """A row an older version stored (here: an id the rule now refuses) is sent as
+    """A row an older version stored (here: values the rules now refuse) is sent as
     stored, with a warning, never a 500 from response validation."""
     import datetime as dt
 
@@ -211,10 +211,11 @@ def test_stored_rows_outside_the_input_rules_are_still_answered(caplog) -> None:
 
     now = dt.datetime.now(dt.UTC)
     demand = {"id": "D" * 250, "title": "t", "team_size": [3, 5], "students": [1, 3], "status": "submitted",
-              "created_at": now, "updated_at": now}
+              "disciplines": [f"学科{i}" for i in range(60)], "created_at": now, "updated_at": now}
     out = DemandPublic.model_validate(demand)
-    assert (len(out.id), out.team_size, out.students) == (250, (3, 5), (1, 3))
-    profile = {"id": "T 1", "keywords": ["k"], "documents": [{"text": "x", "kind": "paper"}], "updated_at": now}
+    assert (len(out.id), out.team_size, out.students, len(out.disciplines)) == (250, (3, 5), (1, 3), 60)
+    profile = {"id": "T1", "keywords": ["k"], "conflicts": ["E 1"], "documents": [{"text": "x", "kind": "paper"}],
+               "updated_at": now}
     assert ProfilePublic.model_validate(profile).model_dump(mode="json")["documents"][0]["text"] == "x"
     assert "does not meet the input rules" in caplog.text
-    assert DemandPublic.model_validate(dict(demand, id="D1")).id == "D1"  # valid rows are validated as usual
+    assert DemandPublic.model_validate(dict(demand, disciplines=["学科"])).disciplines == ["学科"]  # valid: as usual
