@@ -1,12 +1,14 @@
 """Time the team solver on synthetic but structured batches.
 
     python benchmarks/assign_bench.py [--sizes 250,1000,4000] [--seed 0]
-        [--time-limit S] [--cli] [--no-greedy]
+        [--time-limit S] [--cli] [--no-greedy] [--students LO,HI] [--distinct-grades G]
 
 For each size: ~3 profiles per demand (40 % teachers, capacity 2; 60 %
 students, capacity 1, grades 1..4), 12 disciplines, conflicts, current teams
 for a fifth of the demands, scores from topic vectors
-(``matching.assign.synth``).  Prints the wall time of ``plan_teams``, demands
+(``matching.assign.synth``); demands take the ``Demand`` defaults for
+``students`` ([1, 3]) and ``distinct_grades`` (1) unless ``--students`` /
+``--distinct-grades`` set them for every demand.  Prints the wall time of ``plan_teams``, demands
 staffed (and the proven bound), objective, upper bound and gap, hard-constraint
 violations (must be 0) and the greedy baseline's objective.  ``--cli`` also
 times ``xfd assign --model lexical`` end to end on the same records written
@@ -15,6 +17,7 @@ as JSONL (needs the scoring core; the scores then come from the lexical model).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -88,11 +91,20 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None)
     ap.add_argument("--cli", action="store_true", help="also time xfd assign --model lexical")
     ap.add_argument("--no-greedy", action="store_true")
+    ap.add_argument("--students", default=None, help="LO,HI: every demand's students bound (default: the Demand default)")
+    ap.add_argument("--distinct-grades", type=int, default=None, help="every demand's distinct_grades")
     args = ap.parse_args()
     print(f"{'demands':>7} {'profiles':>8} {'seconds':>8} {'staffed':>12} {'objective':>12} "
           f"{'upper_bd':>12} {'gap':>9} {'viol':>4} {'greedy_obj':>11} {'greedy_staffed':>14}")
     for n in [int(x) for x in args.sizes.split(",") if x.strip()]:
         batch = make_batch(n, seed=args.seed)
+        over = {}
+        if args.students:
+            over["students"] = tuple(int(x) for x in args.students.split(","))
+        if args.distinct_grades is not None:
+            over["distinct_grades"] = args.distinct_grades
+        if over:
+            batch = batch._replace(demands=[dataclasses.replace(d, **over) for d in batch.demands])
         problem, index = encode_problem(batch.profiles, batch.demands, batch.scores, batch.required)
         t0 = time.perf_counter()
         plan = plan_teams(batch.profiles, batch.demands, batch.scores, batch.required,

@@ -264,6 +264,8 @@ class ExactSolver:
         integ = np.zeros(nv)
         integ[self.model_ip.integer_vars(nc)] = 1
         gap = self.opts.fair_gap if phase == "fair" else self.opts.mip_rel_gap
+        if gap is None:
+            gap = 1e-9 if int(eligible_mask(self.pb, self.act).sum()) <= 20_000 else 1e-5
         rl = self.remaining()
         if phase == "fair":
             rl = self.opts.fair_time_limit if rl is None else min(rl, self.opts.fair_time_limit)

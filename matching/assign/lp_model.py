@@ -10,6 +10,8 @@ maxmin), count.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -196,13 +198,14 @@ class StudentRules:
       hi = 0, or G = 1 with no eligible ungraded student):
       ``dA`` (hi <= G: every student of a distinct known grade): per grade
       ``N_g - y <= 0`` and ``N_0 <= 0`` (ungraded);
-      ``dG`` (students_min >= G: at least G grades): ``z_g - N_g <= 0``,
-      ``G y - sum z <= 0``;
+      ``dG`` (students_min >= G: at least G grades): for every set S of G - 1
+      grades, ``y - (graded students of a grade outside S) <= 0`` (a cover
+      form: no z needed, C(4, G - 1) rows);
       ``dM`` (otherwise, a binary u: u = 0 all distinct, u = 1 at least G):
       ``z_g - N_g <= 0``, ``N - sum z - (hi - G) u <= 0``,
       ``G u - sum z <= 0``, ``u - y <= 0``.
       z_g in [0, 1] are continuous (z_g <= min(1, N_g) makes sum z <= D).
-    Rows start at ``r0``; variables (z of dG and dM, then u of dM) follow the
+    Rows start at ``r0``; variables (z, then u, of dM) follow the
     other variables of the model (offset passed in).
     """
 
@@ -225,15 +228,26 @@ class StudentRules:
         self.smin = lo.astype(np.float64)
         self.smax = problem.students_max[act].astype(np.float64)
         self.dA, self.dG, self.dM = np.nonzero(a_mask)[0], np.nonzero(g_mask)[0], np.nonzero(m_mask)[0]
-        self.dZ = np.nonzero(g_mask | m_mask)[0]
+        self.dZ = self.dM
         # per local demand: its position in dA / dZ / dG / dM (-1 when absent)
         self.posA, self.posZ, self.posG, self.posM = (self._pos(d, na) for d in (self.dA, self.dZ, self.dG, self.dM))
         self.r_smax = r0
         self.r_smin = r0 + na
         self.r_A = self.r_smin + na                        # 5 per dA: grade 0..4
         self.r_Z = self.r_A + 5 * self.dA.size             # 4 per dZ: grade 1..4
-        self.r_G = self.r_Z + 4 * self.dZ.size             # 1 per dG
-        self.r_M = self.r_G + self.dG.size                 # 3 per dM: (A), (B), (C)
+        self.r_G = self.r_Z + 4 * self.dZ.size             # C(4, G - 1) per dG
+        # cover rows of dG: demand (local), classes 0..4 counted (grades outside S)
+        g_rows: list[int] = []
+        g_mask5: list[list[bool]] = []
+        for a in self.dG:
+            for S in itertools.combinations(range(1, 5), int(G[a]) - 1):
+                g_rows.append(int(a))
+                g_mask5.append([c > 0 and c not in S for c in range(5)])
+        self.g_dem = np.array(g_rows, dtype=np.int64)
+        self.g_cls = np.array(g_mask5, dtype=bool).reshape(-1, 5)
+        self.g_cnt = np.bincount(self.g_dem, minlength=na).astype(np.int64)
+        self.g_start = np.concatenate([[0], np.cumsum(self.g_cnt)[:-1]]).astype(np.int64) if na else self.g_cnt
+        self.r_M = self.r_G + self.g_dem.size              # 3 per dM: (A), (B), (C)
         self.r_end = self.r_M + 3 * self.dM.size
         self.n_z, self.n_u = 4 * self.dZ.size, self.dM.size
         self.n_vars = self.n_z + self.n_u
@@ -263,6 +277,14 @@ class StudentRules:
         R.append(self.r_Z + 4 * pz[k] + c[k] - 1)
         C.append(x[k])
         V.append(-np.ones(int(k.sum())))
+        if self.g_dem.size:
+            cnt = self.g_cnt[a]
+            xi = np.repeat(np.arange(a.size), cnt)
+            ri = np.repeat(self.g_start[a], cnt) + (np.arange(xi.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+            keep = self.g_cls[ri, c[xi]]
+            R.append(self.r_G + ri[keep])
+            C.append(x[xi[keep]])
+            V.append(-np.ones(int(keep.sum())))
         pm = self.posM[a]
         k = pm >= 0
         R.append(self.r_M + 3 * pm[k])
@@ -281,11 +303,8 @@ class StudentRules:
         nz = self.dZ.size
         z = v0 + np.arange(4 * nz)                         # z of dZ[i], grade g: v0 + 4 i + g - 1
         out.append((self.r_Z + np.arange(4 * nz), z, np.ones(4 * nz)))
-        if self.dG.size:
-            zi = self.posZ[self.dG]
-            out.append((self.r_G + np.arange(self.dG.size), nc + self.dG, self.G[self.dG]))
-            rows = np.repeat(self.r_G + np.arange(self.dG.size), 4)
-            out.append((rows, (v0 + 4 * zi[:, None] + np.arange(4)[None, :]).ravel(), -np.ones(rows.size)))
+        if self.g_dem.size:
+            out.append((self.r_G + np.arange(self.g_dem.size), nc + self.g_dem, np.ones(self.g_dem.size)))
         if self.dM.size:
             m = np.arange(self.dM.size)
             zi = self.posZ[self.dM]
@@ -313,6 +332,11 @@ class StudentRules:
         k = pz >= 0
         if k.any():
             cd[k, 1:] -= lam[self.r_Z + 4 * pz[k][:, None] + np.arange(4)[None, :]]
+        if self.g_dem.size:
+            sel = (self.g_dem >= s) & (self.g_dem < e)
+            if sel.any():
+                np.subtract.at(cd, self.g_dem[sel] - s,
+                               lam[self.r_G + np.nonzero(sel)[0]][:, None] * self.g_cls[sel])
         pm = self.posM[a]
         k = pm >= 0
         if k.any():

@@ -68,7 +68,9 @@ class SolveOptions:
       U[0, tie_break) to each pair's weight so tied scores do not make the LP
       degenerate (slow); the plan may lose at most tie_break per member
       against the exact optimum (0 for exact arithmetic); bounds stay valid.
-    - ``mip_rel_gap``: HiGHS relative gap at which a MILP phase stops;
+    - ``mip_rel_gap``: HiGHS relative gap at which a MILP phase stops (None:
+      1e-9 on batches of at most 20,000 eligible pairs, 1e-5 beyond -- the
+      student and grade rules make large MILPs slow to close the last 1e-5);
       ``fair_gap`` / ``fair_time_limit`` for the max-min phase (its best floor
       and its proven bound are reported).
     - ``lp_fix``: when the LP optimum is fractional and the batch has at least
@@ -100,7 +102,7 @@ class SolveOptions:
     candidates: int = 8
     per_discipline: int = 4
     teachers: int = 4
-    mip_rel_gap: float = 1e-9
+    mip_rel_gap: float | None = None
     max_rounds: int = 30
     per_round: int = 8
     per_profile: int = 6
