@@ -112,7 +112,7 @@ class SolveOptions:
     lp_fix: bool = True
     lp_fix_min_demands: int = 200
     lp_fix_gap: float = 1e-3
-    full_columns_pairs: int = 200_000
+    full_columns_pairs: int = 20_000
     tie_break: float = 1e-6
     lp_method: str = "highs-ipm"
     warm_lp: bool = True
