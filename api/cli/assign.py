@@ -36,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     out = check_out(args.out)
     xlsx = check_out(args.xlsx, "--xlsx") if args.xlsx else None
+    fusion = scoring.load_calibration(args.calibration, args.model)
     profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
     demands = seed_continuity(demands, profiles)  # a team-kind profile in current_team stands for its members
-    result = scoring.compute_scores(profiles, demands, args.model)
+    result = scoring.compute_scores(profiles, demands, args.model, fusion)
     err(f"xfd: 正在组队 forming teams for {len(demands)} 个需求 demands …")
     try:
         plan = plan_teams(profiles, demands, result.scores, result.required, solver=args.solver,
@@ -71,4 +72,6 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--jitter", type=float, default=0.0,
                    help="perturb scores by at most this much to vary near-equal teams (default 0)")
     p.add_argument("--time-limit", type=float, default=None, help="seconds; best plan and bound so far")
+    p.add_argument("--calibration", default=None, metavar="CAL.json",
+                   help="xfd calibrate 写出的校准 score with the fusion of a calibration written by xfd calibrate")
     p.set_defaults(func=run)

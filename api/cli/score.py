@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--evidence 必须 >= 0 must be >= 0, got {args.evidence}")
     out = check_out(args.out)
     profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
-    scorer = scoring.fitted_scorer(profiles, args.model)
+    fusion = scoring.load_calibration(args.calibration, args.model)
+    scorer = scoring.fitted_scorer(profiles, args.model, fusion)
     raw = np.empty((len(demands), len(profiles)))
     with progress("评分 scoring", len(demands)) as bar:
         ranked = scorer.rank(demands, top_k=args.top_k, progress=bar.update, scores_out=raw, evidence=args.evidence)
@@ -45,4 +46,6 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--evidence", type=int, default=DEFAULT_EVIDENCE, metavar="N",
                    help=f"证据只给每个需求的前 N 个匹配 evidence for the first N matches of each demand "
                         f"(default {DEFAULT_EVIDENCE}); later matches have an empty evidence list")
+    p.add_argument("--calibration", default=None, metavar="CAL.json",
+                   help="xfd calibrate 写出的校准 use the fusion of a calibration written by xfd calibrate")
     p.set_defaults(func=run)

@@ -75,23 +75,50 @@ def load_inputs(profiles_path: str, demands_path: str, strict: bool = False) -> 
     return profiles, demands
 
 
-def fitted_scorer(profiles: Sequence[Profile], model: str | None) -> Any:
+def resolve_model(model: str | None) -> str:
+    """The model name to use: ``model``, else the configured ``XFD_MODEL``."""
+    return model or load_settings().model
+
+
+def load_calibration(path: str | None, model: str | None) -> Any:
+    """The fusion of the calibration file at ``path`` (``xfd calibrate`` output) for ``model``,
+    or None without a path; a missing, unreadable, malformed or other-model file is a one-line CliError."""
+    import json  # noqa: PLC0415
+
+    from xfd.matching.calibration import fusion_from_json  # noqa: PLC0415
+
+    if path is None:
+        return None
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"--calibration {path}: 文件不存在 file not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CliError(f"--calibration {path}: 无法读取 cannot read: {' '.join(str(exc).split())}") from None
+    try:
+        return fusion_from_json(doc, resolve_model(model))
+    except ValueError as exc:
+        raise CliError(f"--calibration {path}: {exc}") from None
+
+
+def fitted_scorer(profiles: Sequence[Profile], model: str | None, fusion: Any = None) -> Any:
     """Load the model by name (None: the configured ``XFD_MODEL``; one-line error for an unknown one)
-    and index the profiles."""
+    and index the profiles; ``fusion`` (from :func:`load_calibration`) replaces the default weights."""
     from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
     from xfd.models.pipeline import make_scorer  # noqa: PLC0415
 
     try:
-        scorer = make_scorer(model or load_settings().model)
+        scorer = make_scorer(resolve_model(model), **({} if fusion is None else {"fusion": fusion}))
     except UnknownNameError as exc:
         raise CliError(str(exc)) from None
     err(f"xfd: 正在索引 indexing {len(profiles)} 份档案 profiles …")
     return scorer.fit(profiles)
 
 
-def compute_scores(profiles: Sequence[Profile], demands: Sequence[Demand], model: str | None = None) -> ScoreResult:
-    """Scores and required disciplines, exactly as ``xfd score`` reports them."""
-    scorer = fitted_scorer(profiles, model)
+def compute_scores(profiles: Sequence[Profile], demands: Sequence[Demand], model: str | None = None,
+                   fusion: Any = None) -> ScoreResult:
+    """Scores and required disciplines, exactly as ``xfd score`` reports them (``fusion``: a calibration's)."""
+    scorer = fitted_scorer(profiles, model, fusion)
     with progress("评分 scoring", len(demands)) as bar:
         raw = scorer.score(demands, progress=bar.update)
     scores = np.round(raw, SCORE_DECIMALS)
