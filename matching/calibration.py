@@ -239,6 +239,8 @@ def fit_calibration(x: np.ndarray, y: np.ndarray, groups: Sequence[str], default
     fitted = refit(x, y, default, active)
     every = {"before": before_all, "after": figures(logits(fitted, x), y, g)}
     figs = {"held_out": held, "all": every}
+    if not np.any(_weights(fitted) > 1e-9):
+        return keep("重新拟合不使用任何特征 refit ignores every feature (all scores would tie)", figs, folds)
     if not _better(held["after"], held["before"]):
         return keep("重新拟合在留出的反馈上不优于默认 refit not better than the default on held-out verdicts",
                     figs, folds)

@@ -1,0 +1,126 @@
+"""``xfd calibrate`` and ``--calibration`` on ``xfd score`` / ``xfd assign`` (lexical model, or a fake encoder)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.api.cli.test_score import DEMANDS, PROFILES
+from xfd.api.cli import main
+from xfd.matching.scoring import LEXICAL_ONLY_FUSION
+
+FEEDBACK = [
+    {"demand_id": "D1", "profile_id": "T1", "verdict": "accepted"},
+    {"demand_id": "D1", "profile_id": "T2", "verdict": "rejected"},
+    {"demand_id": "D2", "profile_id": "T2", "verdict": "accepted"},
+    {"demand_id": "D2", "profile_id": "S1", "verdict": "rejected"},
+]
+
+
+def _write(path: Path, rows: list) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> dict[str, Path]:
+    return {"p": _write(tmp_path / "p.jsonl", PROFILES), "d": _write(tmp_path / "d.jsonl", DEMANDS),
+            "f": _write(tmp_path / "f.jsonl", FEEDBACK), "cal": tmp_path / "cal.json", "s": tmp_path / "s.jsonl",
+            "tmp": tmp_path}
+
+
+def _calibrate(files: dict[str, Path], feedback: Path | None = None, model: str = "lexical") -> int:
+    return main(["calibrate", "--profiles", str(files["p"]), "--demands", str(files["d"]),
+                 "--feedback", str(feedback or files["f"]), "--out", str(files["cal"]), "--model", model])
+
+
+def _scores(files: dict[str, Path], *extra: str) -> dict[tuple[str, str], float]:
+    assert main(["score", "--profiles", str(files["p"]), "--demands", str(files["d"]), "--out", str(files["s"]),
+                 "--model", "lexical", "--top-k", "0", *extra]) == 0
+    lines = [json.loads(x) for x in files["s"].read_text(encoding="utf-8").splitlines()]
+    return {(ln["demand_id"], m["profile_id"]): m["score"] for ln in lines for m in ln["matches"]}
+
+
+def test_calibrate_writes_the_document_and_score_accepts_it(files) -> None:
+    assert _calibrate(files) == 0
+    doc = json.loads(files["cal"].read_text(encoding="utf-8"))
+    assert doc["model"] == "lexical" and doc["verdicts"] == 4 and doc["accepted"] == 2 and doc["demands"] == 2
+    # the default already orders these verdicts perfectly: nothing to gain, the default is kept
+    assert doc["source"] == "default" and doc["fusion"] == LEXICAL_ONLY_FUSION._asdict()
+    assert doc["figures"]["held_out"]["before"]["pairwise"] == 1.0
+    assert _scores(files, "--calibration", str(files["cal"])) == _scores(files)
+
+
+def test_score_and_assign_use_the_calibrated_fusion(files) -> None:
+    base = _scores(files)
+    fusion = {"bias": 0.5, "dense": 0.0, "centroid": 0.0, "lexical": 30.0}
+    files["cal"].write_text(json.dumps({"format": "xfd-calibration", "version": 1, "model": "lexical",
+                                        "source": "refit", "fusion": fusion}), encoding="utf-8")
+    got = _scores(files, "--calibration", str(files["cal"]))
+    d = LEXICAL_ONLY_FUSION
+    unsaturated = {pair: s for pair, s in base.items() if 1e-3 < s < 0.999}
+    assert len(unsaturated) >= 3
+    for pair, s in unsaturated.items():  # known answer: recover the lexical feature from the default score
+        lex = (math.log(s / (1 - s)) - d.bias) / d.lexical
+        assert got[pair] == pytest.approx(1 / (1 + math.exp(-(0.5 + 30.0 * lex))), abs=1e-3)
+    assert got != base
+    plan_path = files["tmp"] / "plan.json"
+    assert main(["assign", "--profiles", str(files["p"]), "--demands", str(files["d"]), "--out", str(plan_path),
+                 "--model", "lexical", "--calibration", str(files["cal"])]) == 0
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    members = [(t["demand_id"], m["profile_id"], m["score"]) for t in plan["teams"] for m in t["members"]]
+    assert members and all(got[(dm, pm)] == pytest.approx(s, abs=1e-6) for dm, pm, s in members)
+
+
+@pytest.mark.parametrize(("line", "field"), [
+    ({"demand_id": "D9", "profile_id": "T1", "verdict": "accepted"}, "demand_id"),
+    ({"demand_id": "D1", "profile_id": "NOPE", "verdict": "rejected"}, "profile_id"),
+    ({"demand_id": "D1", "profile_id": "T1", "verdict": "ok"}, "verdict"),
+])
+def test_malformed_feedback_is_a_one_line_error_naming_file_line_field(files, capsys, line, field) -> None:
+    bad = _write(files["tmp"] / "bad.jsonl", [*FEEDBACK[:2], line])
+    assert _calibrate(files, bad) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "bad.jsonl" in err and "line 3" in err and f'"{field}"' in err
+    assert not files["cal"].exists()
+
+
+def test_unreadable_feedback_and_bad_calibration_files(files, capsys) -> None:
+    broken = files["tmp"] / "broken.jsonl"
+    broken.write_text('{"demand_id": "D1"\n', encoding="utf-8")
+    assert _calibrate(files, broken) == 2 and not files["cal"].exists()
+    assert _calibrate(files, files["tmp"] / "missing.jsonl") == 2 and not files["cal"].exists()
+    capsys.readouterr()
+    out = ["score", "--profiles", str(files["p"]), "--demands", str(files["d"]), "--out", str(files["s"])]
+    assert main([*out, "--model", "lexical", "--calibration", str(files["tmp"] / "none.json")]) == 2
+    assert "--calibration" in capsys.readouterr().err
+    files["cal"].write_text("not json", encoding="utf-8")
+    assert main([*out, "--model", "lexical", "--calibration", str(files["cal"])]) == 2
+    assert _calibrate(files) == 0
+    doc = json.loads(files["cal"].read_text(encoding="utf-8"))
+    _write(files["cal"], [{**doc, "model": "e5-small"}])
+    capsys.readouterr()
+    assert main([*out, "--model", "lexical", "--calibration", str(files["cal"])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and '"model"' in err and "e5-small" in err
+    assert not files["s"].exists()
+
+
+def test_pair_features_over_batches_equal_the_scorers(files) -> None:
+    from xfd.api.cli.calibrate import _pairs
+    from xfd.matching.calibration import Verdict
+    from xfd.matching.encoders import HashingEncoder
+    from xfd.matching.readers import read_demands, read_profiles
+    from xfd.matching.scoring import MatchScorer
+    from xfd.matching.text import Tokenizer
+
+    profiles, demands = read_profiles(files["p"]), read_demands(files["d"])
+    s = MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder(), batch=1).fit(profiles)
+    verdicts = [Verdict("D2", "T2", True), Verdict("D1", "S1", False), Verdict("D2", "T1", False)]
+    x = _pairs(s, demands, profiles, verdicts)
+    f = s.features(demands)
+    want = np.array([[f.dense[i, j], f.centroid[i, j], f.lexical[i, j]] for i, j in ((1, 1), (0, 2), (1, 0))])
+    np.testing.assert_allclose(x, want, rtol=1e-6)  # float32 vectors, batch of 1 vs 2
