@@ -36,7 +36,7 @@ class FakeResult:
 def inputs(tmp_path, monkeypatch):
     import xfd.api.cli.scoring as cs
 
-    def fake(profiles, demands, model=None):
+    def fake(profiles, demands, model=None, fusion=None):
         assert [p.id for p in profiles] == [p["id"] for p in PROFILES]
         return FakeResult(SCORES.copy(), [tuple(d.disciplines) for d in demands])
 
