@@ -170,7 +170,7 @@ def demand_page(
     }
     if viewer.account.is_staff:
         context["recommendations"] = workflow.recommendations(session, engine, row, k=10)
-        if not row.disciplines and row.status == "submitted":  # the office confirms or edits what is inferred
+        if row.disciplines is None and row.status == "submitted":  # the office confirms or edits what is inferred
             context["inferred"] = workflow.suggest_disciplines(engine, demand_from_row(row))
     flash = {"1": "需求已提交，办公室审核后会为您组建小分队。 Demand submitted; the office will review it."}.get(str(created), "")
     flash = flash or workflow.DONE_MESSAGES.get(done, "")

@@ -54,7 +54,7 @@ def _context(session: Session, engine: Any, row: DemandRow, plan: dict[str, Any]
     proposed = {str(m.get("profile_id")): m for m in (team or {}).get("members", [])}
     recs = workflow.recommendations(session, engine, row, k=CANDIDATES)
     by_id = {m.id: m for m in recs.matches}
-    required = list(row.disciplines or []) or sorted({c for m in proposed.values() for c in m.get("covers", [])})
+    required = list(row.disciplines) if row.disciplines is not None else sorted({c for m in proposed.values() for c in m.get("covers", [])})
     rows = []
     for pid in members:
         p = session.get(ProfileRow, pid)

@@ -9,16 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from xfd.api import crud
 from xfd.api.crud import lifecycle as crud_lifecycle
 from xfd.api.crud import teams
 from xfd.api.engine import IndexUnavailable, MatchEngine
+from xfd.api.errors import FieldInvalid
 from xfd.api.records import demand_from_row
 from xfd.api.security import Principal
 from xfd.api.storage.models import DemandRow, ProfileRow
 from xfd.matching import lifecycle
+from xfd.matching.record_fields import RequiredDisciplines
 from xfd.matching.types import Demand
 
 DONE_MESSAGES = {
@@ -133,9 +136,20 @@ def suggest_disciplines(engine: MatchEngine, demand: Demand) -> list[str]:
     return list(required[0]) if required else []
 
 
+_DISCIPLINES: TypeAdapter[list[str] | None] = TypeAdapter(RequiredDisciplines)
+
+
 def set_disciplines(session: Session, row: DemandRow, disciplines: list[str]) -> None:
-    """The office confirms or edits the disciplines a demand's team must cover (the caller commits)."""
-    row.disciplines = list(dict.fromkeys(disciplines))
+    """The office confirms or edits the disciplines a demand's team must cover (the caller commits).
+
+    Checked by the demand schema's own field type (``RequiredDisciplines``: the same limits as
+    files and the API); ``[]`` means none required.
+    """
+    try:
+        row.disciplines = list(_DISCIPLINES.validate_python(disciplines) or [])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise FieldInvalid(["form", "disciplines", *first.get("loc", ())], str(first.get("msg", ""))) from exc
 
 
 def teacher_demands(session: Session, principal: Principal) -> list[DemandRow]:
