@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     write_json_atomic(out, plan_to_json(plan))
     if xlsx is not None:
         write_plan_xlsx(plan, xlsx)
+    for line in plan.warnings:  # e.g. inferred disciplines no profile declares, dropped
+        err(f"xfd: 警告 warning: {line}")
     st = plan.stats
     gap = "" if st.gap is None else f", gap {st.gap:.2e}"
     err(f"xfd: 已写出 wrote {out}: {st.staffed}/{st.demands} 个需求已组队 demands staffed, "

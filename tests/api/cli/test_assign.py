@@ -91,3 +91,20 @@ def test_assign_negative_bonus(inputs, capsys):
     rc = main(["assign", "--profiles", str(p), "--demands", str(d), "--out", str(tmp / "x.json"),
                "--continuity-bonus", "-1"])
     assert rc == 2 and "--continuity-bonus" in capsys.readouterr().err
+
+
+def test_plan_warnings_reach_stderr(tmp_path, capsys):
+    """A pool that declares no disciplines: inferred requirements are dropped, and the
+    plan's warning lines are printed (real lexical scoring, no stand-in)."""
+    profiles = [{"id": f"T{i}", "kind": "teacher", "keywords": ["机器视觉", "缺陷检测", "深度学习"]} for i in range(4)]
+    demands = [{"id": "D1", "enterprise": "E1", "title": "机器视觉缺陷检测", "description": "产品表面缺陷的深度学习检测",
+                "team_size": [2, 2], "students": [0, 0]}]
+    p, d, out = tmp_path / "p.jsonl", tmp_path / "d.jsonl", tmp_path / "plan.json"
+    p.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in profiles), encoding="utf-8")
+    d.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in demands), encoding="utf-8")
+    assert main(["assign", "--profiles", str(p), "--demands", str(d), "--out", str(out), "--model", "lexical"]) == 0
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    assert [t["demand_id"] for t in plan["teams"]] == ["D1"]
+    assert plan["dropped_disciplines"] and plan["dropped_disciplines"][0]["demand_id"] == "D1"
+    assert len(plan["warnings"]) == 1
+    assert f"警告 warning: {plan['warnings'][0]}" in capsys.readouterr().err
