@@ -7,11 +7,12 @@ teams and outcomes"; units: hours, yuan, satisfaction 1–5.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from xfd.api.schemas import Id, _In
+from xfd.matching.performance import ReportRow
 
 Note = Annotated[str, Field(max_length=5000)]
 ActivityKind = Literal["visit", "on-site", "training", "online", "other"]
@@ -122,19 +123,11 @@ class TeamPublic(BaseModel):
     rating: RatingPublic | None
 
 
-class ReportRowPublic(BaseModel):
-    """One group of a performance report (see ``corpora/performance.toml`` for ``score``)."""
-
-    group: str
-    demands: int
-    solved: int
-    enterprises: int
-    activities: int
-    hours: float
-    students: int
-    grades: int
-    contract_amount: float
-    satisfaction_mean: float | None
-    score: float
-    grade: str
-    students_by_grade: dict[str, int]
+#: One group of a performance report: the fields of ``matching.performance.ReportRow``, written
+#: there once (see ``corpora/performance.toml`` for ``score``); grade keys are strings in JSON.
+ReportRowPublic = create_model(
+    "ReportRowPublic",
+    __doc__=ReportRow.__doc__,
+    **{name: (dict[str, int] if name == "students_by_grade" else hint, ...)
+       for name, hint in get_type_hints(ReportRow).items()},
+)
