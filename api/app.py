@@ -20,10 +20,11 @@ from sqlalchemy.exc import OperationalError
 from swagger_ui_bundle import swagger_ui_path
 
 from xfd.api import crud, web
+from xfd.api.crud.calibration import active_fusion
 from xfd.api.edge import install_edge
 from xfd.api.engine import IndexUnavailable, MatchEngine, Scorer, default_scorer_factory
 from xfd.api.errors import Conflict, FieldInvalid, Forbidden, NotFound
-from xfd.api.routers import demands, feedback, health, keys, lifecycle, profiles, reports, runs, teams
+from xfd.api.routers import calibrations, demands, feedback, health, keys, lifecycle, profiles, reports, runs, teams
 from xfd.api.runs import Planner, RunManager, default_planner
 from xfd.api.settings import Settings
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
@@ -104,6 +105,8 @@ def create_app(
         n = run_manager.recover()
         if n:
             log.warning("%d interrupted assignment run(s) marked failed", n)
+        with sessions() as s:
+            engine.set_fusion(active_fusion(s, settings.model))  # the active calibration, if any
         engine.start()
         try:
             yield
@@ -155,7 +158,7 @@ def create_app(
         log.error("unhandled error: %s: %s", type(exc).__name__, exc)
         return JSONResponse({"detail": "服务内部错误 internal server error"}, status_code=500)
 
-    for module in (health, profiles, demands, lifecycle, teams, reports, runs, feedback, keys):
+    for module in (health, profiles, demands, lifecycle, teams, reports, runs, feedback, keys, calibrations):
         app.include_router(module.router)
     web.mount(app)  # the pages for people (api/web), after the API routes
     return app

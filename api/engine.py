@@ -89,6 +89,7 @@ class MatchEngine:
         self._pending: Future | None = None
         self.fit_count = 0
         self.last_error: str | None = None
+        self._fusion: object | None = None          # a calibration's fusion (None: the model's default)
 
     # -- life cycle ---------------------------------------------------------
     def start(self, warm: bool = True) -> None:
@@ -118,6 +119,35 @@ class MatchEngine:
         """True when the index reflects the current profiles (no refit pending)."""
         return self._base is not None and self._fit_generation == self._generation
 
+    # -- calibration --------------------------------------------------------
+    def set_fusion(self, fusion: object | None) -> None:
+        """Score with this fusion (a calibration's ``Fusion``; None: the model's default):
+        the index is refit with it (``set_params(fusion=…)`` on the fresh copy)."""
+        with self._cond:
+            self._fusion = fusion
+        self.invalidate()
+
+    @property
+    def fusion(self) -> object | None:
+        """The calibration fusion in use (None: the model's default)."""
+        return self._fusion
+
+    def base_params(self) -> dict:
+        """``get_params(deep=False)`` of the loaded (uncalibrated) model; loads it if needed."""
+        with self._fit_lock:
+            if self._base is None:
+                self._base = self._factory()
+            return self._base.get_params(deep=False)
+
+    def features(self, demands: Sequence[Demand]) -> tuple[list[Profile], object]:
+        """``(profiles, scorer.features(demands))`` on the fresh index (columns in ``profiles`` order);
+        ``IndexUnavailable`` when no profiles are indexed."""
+        scorer, profiles = self._current(stale_ok=False)
+        if scorer is None:
+            raise IndexUnavailable("没有已索引的人员 no profiles indexed")
+        with self._query_lock:
+            return list(profiles), scorer.features(list(demands))  # type: ignore[attr-defined]
+
     # -- freshness ----------------------------------------------------------
     def invalidate(self) -> None:
         """Profiles changed: refit soon in the background (coalesced)."""
@@ -138,12 +168,15 @@ class MatchEngine:
             if self._base is None:
                 self._base = self._factory()
             with self._cond:
-                generation = self._generation
+                generation, fusion = self._generation, self._fusion
                 if self._fit_generation == generation:
                     return
             try:
                 profiles = self._load_profiles()
-                fitted = clone(self._base).fit(profiles) if profiles else None
+                fresh = clone(self._base)
+                if fusion is not None:
+                    fresh.set_params(fusion=fusion)  # type: ignore[attr-defined]
+                fitted = fresh.fit(profiles) if profiles else None
             except Exception as exc:
                 with self._cond:
                     self.last_error = f"{type(exc).__name__}: {exc}"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 #: Chinese names of the records a ``NotFound`` can name.
-RECORD_NAMES_ZH = {"demand": "需求", "profile": "人员", "run": "分配任务", "key": "密钥"}
+RECORD_NAMES_ZH = {"demand": "需求", "profile": "人员", "run": "分配任务", "key": "密钥", "calibration": "校准"}
 
 
 class DomainError(Exception):

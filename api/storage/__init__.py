@@ -2,6 +2,7 @@
 from xfd.api.storage import timestamps
 from xfd.api.storage.accounts import LoginFailure, User, WebSecret, WebSession
 from xfd.api.storage.audit import AuditRow
+from xfd.api.storage.calibration import CalibrationRow
 from xfd.api.storage.models import (
     ApiKey,
     AssignmentRun,
@@ -18,6 +19,7 @@ timestamps.install(Base)  # every DateTime read back is aware UTC
 
 __all__ = [
     "AuditRow",
+    "CalibrationRow",
     "Activity",
     "DemandEvent",
     "Outcome",
