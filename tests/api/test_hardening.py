@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.test_routes import add_key, make_settings
 from tests.fakes import FakeScorer, greedy_planner
 from xfd.api.app import create_app
-from xfd.api.security import create_key
 from xfd.api.settings import Settings
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -22,15 +22,9 @@ WRITE_METHODS = ("post", "put", "patch", "delete")
 
 
 def make_app(db: Path, **kw):
-    settings = Settings(**{"database_url": f"sqlite:///{db}", "model": "fake", "rate_limit": "100000/minute", **kw})
+    """The routes tests' app, with a rate limit no test here reaches unless it sets its own."""
+    settings = make_settings(db, **{"rate_limit": "100000/minute", **kw})
     return create_app(settings, scorer_factory=FakeScorer, planner=greedy_planner)
-
-
-def add_key(app, role: str, enterprise: str | None = None) -> dict[str, str]:
-    with app.state.sessions() as s:
-        _, key = create_key(s, role, enterprise)
-        s.commit()
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture
