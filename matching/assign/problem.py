@@ -101,8 +101,8 @@ class TeamProblem:
         vec("is_teacher", n_p, "columns (profiles)")
         vec("capacity", n_p, "columns (profiles)")
         vec("grade", n_p, "columns (profiles)")
-        vec("size_min", n_d, "rows (demands)")
-        vec("size_max", n_d, "rows (demands)")
+        for name in ("size_min", "size_max", "students_min", "students_max", "distinct_grades"):
+            vec(name, n_d, "rows (demands)")
         mat("forbidden", (n_d, n_p), "scores shape")
         mat("current", (n_d, n_p), "scores shape")
         cov = np.asarray(self.covers)
@@ -118,7 +118,7 @@ class TeamProblem:
             a = np.asarray(getattr(self, name))
             if a.dtype != bool:
                 raise ValueError(f"{name} must have dtype bool but has {a.dtype}")
-        for name in ("capacity", "grade", "size_min", "size_max"):
+        for name in ("capacity", "grade", "size_min", "size_max", "students_min", "students_max", "distinct_grades"):
             a = np.asarray(getattr(self, name))
             if not np.issubdtype(a.dtype, np.integer):
                 raise ValueError(f"{name} must have an integer dtype but has {a.dtype}")
@@ -126,28 +126,8 @@ class TeamProblem:
         if cap.size and cap.min() < 0:
             j = int(np.argmin(cap))
             raise ValueError(f"capacity must be >= 0 but profile column {j} has {int(cap[j])}")
-        smin, smax = np.asarray(self.size_min), np.asarray(self.size_max)
-        if smin.size and smin.min() < 0:
-            i = int(np.argmin(smin))
-            raise ValueError(f"size_min must be >= 0 but demand row {i} has {int(smin[i])}")
-        bad = np.nonzero(smin > smax)[0]
-        if bad.size:
-            i = int(bad[0])
-            raise ValueError(
-                f"demand row {i}: size_min {int(smin[i])} is greater than size_max {int(smax[i])}")
-        for name in ("students_min", "students_max", "distinct_grades"):
-            vec(name, n_d, "rows (demands)")
-            if not np.issubdtype(np.asarray(getattr(self, name)).dtype, np.integer):
-                raise ValueError(f"{name} must have an integer dtype but has {np.asarray(getattr(self, name)).dtype}")
-        lo, hi = np.asarray(self.students_min), np.asarray(self.students_max)
-        if lo.size and lo.min() < 0:
-            i = int(np.argmin(lo))
-            raise ValueError(f"students_min must be >= 0 but demand row {i} has {int(lo[i])}")
-        bad = np.nonzero(lo > hi)[0]
-        if bad.size:
-            i = int(bad[0])
-            raise ValueError(
-                f"demand row {i}: students_min {int(lo[i])} is greater than students_max {int(hi[i])}")
+        _check_bounds(self.size_min, self.size_max, "size")
+        _check_bounds(self.students_min, self.students_max, "students")
         dg = np.asarray(self.distinct_grades)
         bad = np.nonzero((dg < 0) | (dg > 4))[0]
         if bad.size:
@@ -157,3 +137,15 @@ class TeamProblem:
         if g.size and (g.min() < 0 or g.max() > 4):
             raise ValueError(f"grade must lie in 0..4 but ranges over [{int(g.min())}, {int(g.max())}]")
         return self
+
+
+def _check_bounds(lo: np.ndarray, hi: np.ndarray, name: str) -> None:
+    """Per-demand inclusive bounds ``{name}_min``/``{name}_max`` (D,): both >= 0 and min <= max."""
+    lo, hi = np.asarray(lo), np.asarray(hi)
+    if lo.size and lo.min() < 0:
+        i = int(np.argmin(lo))
+        raise ValueError(f"{name}_min must be >= 0 but demand row {i} has {int(lo[i])}")
+    bad = np.nonzero(lo > hi)[0]
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"demand row {i}: {name}_min {int(lo[i])} is greater than {name}_max {int(hi[i])}")
