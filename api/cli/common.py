@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -34,7 +34,11 @@ class Parser(argparse.ArgumentParser):
         raise CliError(f"参数错误 bad arguments: {message}")
 
 
-Subparsers = argparse._SubParsersAction
+class Subparsers(Protocol):
+    """What a command's ``register`` needs of ``parser.add_subparsers()``: ``add_parser``
+    (typed structurally, so no private argparse class is named)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 def err(*lines: str) -> None:
