@@ -76,10 +76,6 @@ def import_profiles(
             raise field_error(loc, f"{where}: {named}{reason}") from None
         except (ValueError, UnicodeDecodeError, KeyError, OSError) as exc:
             raise field_error(["body", "file"], f"{name}: 无法读取 cannot read: {exc}") from None
-        except Exception as exc:
-            if type(exc).__module__.startswith(("zipfile", "openpyxl", "csv", "json")):
-                raise field_error(["body", "file"], f"{name}: 无法读取 cannot read: {exc}") from None
-            raise
     finally:
         Path(tmp).unlink(missing_ok=True)
     if not profiles:
