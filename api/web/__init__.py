@@ -6,19 +6,41 @@ is a thin router over ``xfd.api.crud`` / ``xfd.api.accounts``.
 """
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from xfd.api.web import admin, demands, login, office, proposal, runs, service, teacher
-from xfd.api.web.render import STATIC_DIR
+from xfd.api.web.render import STATIC_DIR, error_page
 
 #: every page router, in the order they are included
 ROUTERS = [login.router, demands.router, proposal.router, office.router, runs.router, teacher.router, service.router,
            admin.router]
 
 
+#: path prefixes that belong to the HTTP API and machines: their 404s stay JSON
+API_PREFIXES = ("/v1/", "/healthz", "/docs", "/openapi.json", "/static/")
+
+
+def wants_page(request: Request) -> bool:
+    """A person's browser asking for a page: HTML accepted and not an API path."""
+    path = request.url.path
+    api = path == "/v1" or path.startswith(API_PREFIXES)
+    return not api and "text/html" in request.headers.get("accept", "")
+
+
+async def not_found_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """404 of an unknown page: the Chinese error page for browsers, FastAPI's JSON otherwise."""
+    if exc.status_code == 404 and wants_page(request):
+        return error_page(request, 404, "没有这个页面 there is no such page: " + request.url.path[:200])
+    return await http_exception_handler(request, exc)
+
+
 def mount(app: FastAPI) -> None:
-    """Serve ``/static`` and every page router on ``app``."""
+    """Serve ``/static`` and every page router on ``app``; unknown pages get the HTML 404."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="web-static")
     for router in ROUTERS:
         app.include_router(router)
+    app.add_exception_handler(StarletteHTTPException, not_found_page)
