@@ -71,8 +71,8 @@ def team_list(request: Request, viewer: Anyone, session: SessionDep, semester: s
                 semesters=semesters, semester=chosen)
 
 
-@router.get("/teams/{team_id}", response_class=HTMLResponse)
-def team_page(request: Request, team_id: str, viewer: Anyone, session: SessionDep, done: str = "") -> HTMLResponse:
+def _team_context(session: Session, viewer: Viewer, team_id: str) -> dict[str, Any]:
+    """What ``team.html`` shows this viewer: the team, its demand, people and the forms it may use (``can``)."""
     team = crud_teams.visible_team(session, viewer.principal, team_id)
     view = crud_teams.team_public(session, team, viewer.principal)
     demand = session.get(DemandRow, team.demand_id)
@@ -88,12 +88,29 @@ def team_page(request: Request, team_id: str, viewer: Anyone, session: SessionDe
         "rating": p.role == "enterprise" and view["status"] in ("solved", "unsolved") and view["outcome"] is not None
         and view["rating"] is None,
     }
-    return page(request, "team.html", viewer, team=view, demand=demand, people=people, can=can, kinds=ACTIVITY_KINDS,
-                kind_zh=KIND_ZH, flash=DONE.get(done, ""))
+    return {"team": view, "demand": demand, "people": people, "can": can, "kinds": ACTIVITY_KINDS, "kind_zh": KIND_ZH,
+            "errors": {}, "values": {}}
+
+
+@router.get("/teams/{team_id}", response_class=HTMLResponse)
+def team_page(request: Request, team_id: str, viewer: Anyone, session: SessionDep, done: str = "") -> HTMLResponse:
+    return page(request, "team.html", viewer, flash=DONE.get(done, ""), **_team_context(session, viewer, team_id))
+
+
+def _form_failed(request: Request, session: Session, viewer: Viewer, team_id: str, form: str, exc: FieldInvalid,
+                 values: dict[str, Any]) -> HTMLResponse:
+    """The team page again (422) with the form's values and the error beside the field it names."""
+    session.rollback()
+    names = [str(x) for x in exc.loc if str(x) not in ("body", "form")]
+    field = names[0] if names else form
+    context = _team_context(session, viewer, team_id)
+    context.update(errors={"form": form, field: exc.message}, values=values)
+    return page(request, "team.html", viewer, status_code=422, **context)
 
 
 @router.post("/teams/{team_id}/activities", response_class=HTMLResponse)
 def post_activity(
+    request: Request,
     team_id: str,
     viewer: Annotated[Viewer, Depends(csrf_for("office", "teacher"))],
     session: SessionDep,
@@ -103,14 +120,19 @@ def post_activity(
     participant: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    act = _checked(ActivityCreate, {"date": date, "kind": kind, "hours": _number(hours, "hours"),
-                                    "participants": participant, "note": note})
-    crud_service.add_activity(session, viewer.principal, team_id, act.date, act.kind, act.hours, act.participants, act.note)
+    values = {"date": date, "kind": kind, "hours": hours, "participants": participant, "note": note}
+    try:
+        act = _checked(ActivityCreate, {**values, "hours": _number(hours, "hours")})
+        crud_service.add_activity(session, viewer.principal, team_id, act.date, act.kind, act.hours, act.participants,
+                                  act.note)
+    except FieldInvalid as exc:
+        return _form_failed(request, session, viewer, team_id, "activity", exc, values)
     return RedirectResponse(f"/teams/{team_id}?done=activity", status_code=303)
 
 
 @router.post("/teams/{team_id}/outcome", response_class=HTMLResponse)
 def post_outcome(
+    request: Request,
     team_id: str,
     viewer: Annotated[Viewer, Depends(csrf_for("office", "teacher"))],
     session: SessionDep,
@@ -121,17 +143,22 @@ def post_outcome(
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     team = crud_teams.visible_team(session, viewer.principal, team_id)
-    out = _checked(OutcomeCreate, {"solved": solved == "yes", "contract_amount": _number(contract_amount, "contract_amount"),
-                                   "patents": _number(patents, "patents", True), "papers": _number(papers, "papers", True),
-                                   "note": note})
-    row = session.get(DemandRow, team.demand_id)
-    crud_service.add_outcome(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal), out.solved,
-                             out.contract_amount, out.patents, out.papers, out.other, out.note)
+    values = {"solved": solved, "contract_amount": contract_amount, "patents": patents, "papers": papers, "note": note}
+    try:
+        out = _checked(OutcomeCreate, {"solved": solved == "yes", "note": note,
+                                       "contract_amount": _number(contract_amount, "contract_amount"),
+                                       "patents": _number(patents, "patents", True), "papers": _number(papers, "papers", True)})
+        row = session.get(DemandRow, team.demand_id)
+        crud_service.add_outcome(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal), out.solved,
+                                 out.contract_amount, out.patents, out.papers, out.other, out.note)
+    except FieldInvalid as exc:
+        return _form_failed(request, session, viewer, team_id, "outcome", exc, values)
     return RedirectResponse(f"/teams/{team_id}?done=outcome", status_code=303)
 
 
 @router.post("/teams/{team_id}/rating", response_class=HTMLResponse)
 def post_rating(
+    request: Request,
     team_id: str,
     viewer: Annotated[Viewer, Depends(csrf_for("enterprise"))],
     session: SessionDep,
@@ -139,10 +166,14 @@ def post_rating(
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     team = crud_teams.visible_team(session, viewer.principal, team_id)
-    rating = _checked(RatingCreate, {"satisfaction": _number(satisfaction, "satisfaction", True), "comment": comment})
-    row = session.get(DemandRow, team.demand_id)
-    crud_service.add_rating(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal),
-                            rating.satisfaction, rating.comment)
+    values = {"satisfaction": satisfaction, "comment": comment}
+    try:
+        rating = _checked(RatingCreate, {"satisfaction": _number(satisfaction, "satisfaction", True), "comment": comment})
+        row = session.get(DemandRow, team.demand_id)
+        crud_service.add_rating(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal),
+                                rating.satisfaction, rating.comment)
+    except FieldInvalid as exc:
+        return _form_failed(request, session, viewer, team_id, "rating", exc, values)
     return RedirectResponse(f"/teams/{team_id}?done=rating", status_code=303)
 
 

@@ -77,3 +77,35 @@ def test_team_pages_activity_outcome_rating_and_report(app, client):
     assert row["分组 group"] == "T001" and row["需求数 demands"] == 1 and row["已解决 solved"] == 1
     assert row["服务时长 hours"] == 6 and row["合同金额(元) contract_amount"] == 150000 and row["满意度 satisfaction_mean"] == 4
     assert client.get(f"/reports?semester={SEMESTER}&by=province").status_code == 422
+
+
+def _field_error_after(html: str, field_id: str) -> str:
+    """The text of the first ``field-error`` after the input with ``id=field_id`` (``""`` if none)."""
+    at = html.find(f'id="{field_id}"')
+    assert at >= 0, field_id
+    err = html.find('class="field-error"', at)
+    nxt = html.find("<label", at)
+    if err < 0 or (0 <= nxt < err):
+        return ""
+    return html[html.index(">", err) + 1 : html.index("</p>", err)]
+
+
+def test_team_form_errors_stand_beside_their_field_and_keep_the_values(app, client):
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    token = form_token(client, f"/teams/{team_id}")
+    bad = client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01", "kind": "visit",
+                                                            "hours": "abc", "participant": ["T001"], "note": "记录甲"})
+    assert bad.status_code == 422 and status(app) == "teamed"
+    assert "hours" in _field_error_after(bad.text, "a-hours") and _field_error_after(bad.text, "a-date") == ""
+    assert 'value="2026-04-01"' in bad.text and "记录甲</textarea>" in bad.text and 'value="abc"' in bad.text
+    outsider = client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01",
+                                                                 "kind": "visit", "hours": "2", "participant": ["T003"]})
+    assert outsider.status_code == 422 and "T003" in outsider.text and 'class="field-error"' in outsider.text
+    client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01", "kind": "visit",
+                                                      "hours": "6", "participant": ["T001", "S001"]})
+    bad = client.post(f"/teams/{team_id}/outcome", data={"csrf_token": token, "solved": "yes", "contract_amount": "-5",
+                                                         "patents": "1", "papers": "0", "note": "备注乙"})
+    assert bad.status_code == 422 and status(app) == "in_service"
+    assert "contract_amount" in _field_error_after(bad.text, "o-amount") and "备注乙</textarea>" in bad.text
+    assert 'value="yes" required checked' in bad.text
