@@ -21,7 +21,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["to_jsonable", "write_jsonl_atomic", "write_json_atomic"]
+__all__ = ["to_jsonable", "write_jsonl_atomic", "write_json_atomic", "write_lines_atomic"]
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -102,6 +102,25 @@ def write_jsonl_atomic(path: str | PathLike[str], records: Iterable[Any]) -> int
         n = 0
         for rec in records:
             fh.write(_dumps(rec))
+            fh.write("\n")
+            n += 1
+        return n
+
+    return _write_atomic(path, fill)
+
+
+def write_lines_atomic(path: str | PathLike[str], lines: Iterable[str]) -> int:
+    """Write already-serialised JSONL ``lines`` (one JSON text each, no newline) to ``path``
+    atomically, as :func:`write_jsonl_atomic` does; returns the line count.
+
+    For writers that build each line's text themselves (``xfd score`` with
+    millions of matches); the caller guarantees each line is one JSON object.
+    """
+
+    def fill(fh: TextIO) -> int:
+        n = 0
+        for line in lines:
+            fh.write(line)
             fh.write("\n")
             n += 1
         return n

@@ -20,7 +20,7 @@ DEFAULT_EVIDENCE = 10
 
 
 def run(args: argparse.Namespace) -> int:
-    from xfd.matching.writers import write_jsonl_atomic  # noqa: PLC0415
+    from xfd.matching.writers import write_lines_atomic  # noqa: PLC0415
 
     if args.top_k < 0:
         raise CliError(f"--top-k 必须 >= 0 must be >= 0, got {args.top_k}")
@@ -31,10 +31,16 @@ def run(args: argparse.Namespace) -> int:
     fusion = scoring.load_calibration(args.calibration, args.model)
     scorer = scoring.fitted_scorer(profiles, args.model, fusion)
     raw = np.empty((len(demands), len(profiles)))
+    listed = len(profiles) if args.top_k == 0 else min(args.top_k, len(profiles))
+    # rank builds (and explains) only the matches that carry evidence; the rest of
+    # each line is written from the score matrix (scoring.score_lines, same order)
     with progress("评分 scoring", len(demands)) as bar:
-        ranked = scorer.rank(demands, top_k=args.top_k, progress=bar.update, scores_out=raw, evidence=args.evidence)
+        ranked = scorer.rank(demands, top_k=max(1, min(listed, args.evidence)), progress=bar.update,
+                             scores_out=raw, evidence=args.evidence)
     required = scorer.required_disciplines(demands, raw)
-    write_jsonl_atomic(out, (scoring.matches_to_json(dm, req) for dm, req in zip(ranked, required)))
+    with progress("写出 writing", len(demands)) as bar:
+        lines = scoring.score_lines(ranked, raw, [p.id for p in profiles], required, args.top_k, bar.update)
+        write_lines_atomic(out, lines)
     err(f"xfd: 已写出 wrote {len(ranked)} 条需求 demands -> {out}")
     return 0
 

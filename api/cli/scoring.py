@@ -5,14 +5,15 @@ Scores are calibrated to [0, 1] and rounded to ``SCORE_DECIMALS``.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from xfd.api.cli.common import CliError, err, load_settings, progress
-from xfd.matching.types import Demand, DemandMatches, Profile
+from xfd.matching.types import Demand, DemandMatches, Evidence, Profile
 
 SCORE_DECIMALS = 6
 
@@ -81,14 +82,13 @@ def resolve_model(model: str | None) -> str:
 
 
 def load_calibration(path: str | None, model: str | None) -> Any:
-    """The fusion of the calibration file at ``path`` (``xfd calibrate`` output) for ``model``,
-    or None without a path; a missing, unreadable, malformed or other-model file is a one-line CliError."""
-    import json  # noqa: PLC0415
-
-    from xfd.matching.calibration import fusion_from_json  # noqa: PLC0415
-
+    """The ``ScorerCalibration`` (fusion and verdict memory) of the calibration file at ``path``
+    (``xfd calibrate`` output) for ``model``, or None without a path; a missing, unreadable,
+    malformed or other-model file is a one-line CliError."""
     if path is None:
         return None
+    from xfd.matching.calibration import calibration_from_json  # noqa: PLC0415
+
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -96,19 +96,21 @@ def load_calibration(path: str | None, model: str | None) -> Any:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CliError(f"--calibration {path}: 无法读取 cannot read: {' '.join(str(exc).split())}") from None
     try:
-        return fusion_from_json(doc, resolve_model(model))
+        return calibration_from_json(doc, resolve_model(model))
     except ValueError as exc:
         raise CliError(f"--calibration {path}: {exc}") from None
 
 
 def fitted_scorer(profiles: Sequence[Profile], model: str | None, fusion: Any = None) -> Any:
     """Load the model by name (None: the configured ``XFD_MODEL``; one-line error for an unknown one)
-    and index the profiles; ``fusion`` (from :func:`load_calibration`) replaces the default weights."""
+    and index the profiles; ``fusion`` (a ``ScorerCalibration`` from :func:`load_calibration`, or a bare
+    ``Fusion``) replaces the default weights and adds the calibration's verdict memory."""
     from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
     from xfd.models.pipeline import make_scorer  # noqa: PLC0415
 
     try:
-        scorer = make_scorer(resolve_model(model), **({} if fusion is None else {"fusion": fusion}))
+        settings = {} if fusion is None else fusion.settings() if hasattr(fusion, "settings") else {"fusion": fusion}
+        scorer = make_scorer(resolve_model(model), **settings)
     except UnknownNameError as exc:
         raise CliError(str(exc)) from None
     err(f"xfd: 正在索引 indexing {len(profiles)} 份档案 profiles …")
@@ -139,3 +141,66 @@ def matches_to_json(dm: DemandMatches, disciplines: Sequence[str] = ()) -> dict:
         ],
         "disciplines": list(disciplines),
     }
+
+
+#: The end of a match without evidence in a scores line.
+_NO_EVIDENCE = ', "evidence": []}'
+
+
+def _dumps(obj: Any) -> str:
+    """JSON text exactly as ``matching.writers`` writes it (UTF-8 characters kept, no NaN)."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False)
+
+
+def score_texts(scores: np.ndarray) -> list[str]:
+    """JSON text of each score of a 1-d array rounded to SCORE_DECIMALS, exactly
+    ``json.dumps(round(float(s), SCORE_DECIMALS))`` element by element, vectorised.
+
+    ``rint(s * 10**6) / 10**6`` is the same double as Python's correctly rounded
+    ``round`` except where ``s * 10**6`` lies within 1e-6 of a half (the
+    product's own rounding could tip it) or ``|s|`` is large; those few go
+    through ``round`` itself.  A NaN or infinite score raises ValueError.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError("Out of range float values are not JSON compliant")
+    scale = 10.0**SCORE_DECIMALS
+    scaled = x * scale
+    values = np.rint(scaled) / scale
+    near = np.flatnonzero((np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) | (np.abs(x) >= 1e3))
+    if near.size:
+        values[near] = [round(v, SCORE_DECIMALS) for v in x[near].tolist()]
+    return list(map(float.__repr__, values.tolist()))
+
+
+def _evidence_end(evidence: Sequence[Evidence]) -> str:
+    if not evidence:
+        return _NO_EVIDENCE
+    return ', "evidence": ' + _dumps([{"document": e.document, "terms": list(e.terms)} for e in evidence]) + "}"
+
+
+def score_lines(ranked: Sequence[DemandMatches], scores: np.ndarray, profile_ids: Sequence[str],
+                required: Sequence[Sequence[str]], top_k: int,
+                progress: Callable[[int], None] | None = None) -> Iterator[str]:
+    """The scores-file lines (JSON text, no newline), byte for byte what
+    ``json.dumps(matches_to_json(dm, req), ensure_ascii=False)`` gives for the full ranking.
+
+    ``scores`` (n_demands, n_profiles): the calibrated scores ``rank`` computed
+    (its ``scores_out``); each line lists the ``top_k`` best profiles (<= 0: all)
+    in ``rank``'s order (score descending, ties by profile order).  ``ranked``:
+    ``rank``'s matches for the first few of each demand, which carry the evidence;
+    every later match has ``"evidence": []``.  ``progress(1)`` after each line.
+    """
+    heads = ['{"profile_id": ' + _dumps(pid) + ', "score": ' for pid in profile_ids]
+    n_p = len(profile_ids)
+    kk = n_p if top_k <= 0 else min(top_k, n_p)
+    for i, (dm, req) in enumerate(zip(ranked, required)):
+        order = np.argsort(-scores[i], kind="stable")[:kk].tolist()  # = rank's lexsort((cols, -scores))
+        texts = score_texts(scores[i, order])
+        h = min(len(dm.matches), kk)
+        explained = [heads[j] + t + _evidence_end(m.evidence) for j, t, m in zip(order[:h], texts[:h], dm.matches)]
+        rest = [heads[j] + t + _NO_EVIDENCE for j, t in zip(order[h:], texts[h:])]
+        yield ('{"demand_id": ' + _dumps(dm.demand_id) + ', "matches": [' + ", ".join(explained + rest)
+               + '], "disciplines": ' + _dumps(list(req)) + "}")
+        if progress is not None:
+            progress(1)
