@@ -8,6 +8,9 @@ Model names (``--model`` / ``XFD_MODEL``):
 - ``e5-small`` (default): multilingual-e5-small for every text, plus
   all-MiniLM-L6-v2 for pairs where both the demand and the document are
   English (it is the stronger model there, and is never used for Chinese);
+  when ``ADAPTERS`` names a file for it, e5's vectors go through that learned
+  domain adapter (``matching.adapter``, file in ``corpora/``) after the cache;
+- ``e5-small-raw``: the same without any adapter (cached raw e5 vectors);
 - ``lexical``: no neural model, TF-IDF over jieba words and character bigrams;
 - ``minilm`` / ``use-m3``: that registered model alone;
 - a folder path: any local SentenceTransformer model, alone.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,11 +34,18 @@ from xfd.matching.scoring import MatchScorer
 from xfd.matching.text import default_tokenizer, normalize
 from xfd.models.loader import DEFAULT_MODEL
 
+if TYPE_CHECKING:
+    from xfd.models.cache import EmbeddingStore
+
 LEXICAL = "lexical"
 ENGLISH_MODEL = "minilm"
 #: Words in more than this share of the indexed documents are never shown as evidence.
 EVIDENCE_MAX_DF = 0.1
 EVIDENCE_LISTS = ("evidence_generic.txt", "places.txt")
+#: Model names that are another registered model without its adapter.
+RAW_MODELS = {"e5-small-raw": "e5-small"}
+#: Model name -> adapter file in ``corpora/`` applied to its (cached, raw) vectors.
+ADAPTERS: dict[str, str] = {}
 
 
 class LazyEncoder(SharedResource):
@@ -68,19 +79,37 @@ class LazyEncoder(SharedResource):
         return self._get().encode(texts, role)
 
 
-def _cached(encoder: Encoder, cache_dir: Path | None) -> Encoder:
+def cached_encoder(encoder: Encoder, cache_dir: Path | None, store: EmbeddingStore | None = None) -> Encoder:
+    """``encoder`` behind the persistent embedding cache (raw vectors): ``store`` when given (e.g. the
+    service's database, ``XFD_EMBEDDING_CACHE``), else the file ``<cache>/embeddings.sqlite``."""
     from xfd.models.cache import CachedEncoder, EmbeddingCache  # noqa: PLC0415
     from xfd.models.loader import default_cache_dir  # noqa: PLC0415
+
+    if store is not None:
+        return CachedEncoder(encoder, store)
 
     root = cache_dir or default_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     return CachedEncoder(encoder, EmbeddingCache(root / "embeddings.sqlite"))
 
 
+def adapted(model: str, encoder: Encoder) -> Encoder:
+    """``encoder`` wrapped in the adapter ``ADAPTERS`` names for ``model`` (unchanged if none).
+
+    A missing or malformed adapter file raises ``AdapterFileError`` naming it.
+    """
+    if model not in ADAPTERS:
+        return encoder
+    from xfd.corpora import corpus_path  # noqa: PLC0415
+    from xfd.matching.adapter import AdaptedEncoder, load_adapter  # noqa: PLC0415
+
+    return AdaptedEncoder(encoder, load_adapter(corpus_path(ADAPTERS[model])))
+
+
 def valid_model_names() -> list[str]:
     from xfd.models.loader import MODEL_NAMES  # noqa: PLC0415
 
-    return [LEXICAL, *MODEL_NAMES]
+    return [LEXICAL, *MODEL_NAMES, *RAW_MODELS]
 
 
 def check_model(model: str) -> None:
@@ -107,10 +136,13 @@ def evidence_exclusions() -> tuple[str, ...]:
     return tuple(words)
 
 
-def make_scorer(model: str = DEFAULT_MODEL, cache_dir: Path | None = None, **settings) -> MatchScorer:
+def make_scorer(model: str = DEFAULT_MODEL, cache_dir: Path | None = None, *,
+                embedding_cache: EmbeddingStore | None = None, **settings) -> MatchScorer:
     """A configured, unfitted scorer for ``model`` (a name or folder; the edges pass
     ``xfd.api.settings.Settings().model``, i.e. ``$XFD_MODEL``; nothing is read from the environment here).
 
+    ``embedding_cache``: where every encoder caches its vectors (an
+    ``xfd.models.cache.EmbeddingStore``; None: the file in ``cache_dir``).
     ``settings`` are passed to :class:`MatchScorer` (e.g. ``k``, ``fusion``);
     evidence excludes the project's generic words and places and words in more
     than ``EVIDENCE_MAX_DF`` of the documents unless ``settings`` say otherwise.
@@ -125,8 +157,9 @@ def make_scorer(model: str = DEFAULT_MODEL, cache_dir: Path | None = None, **set
     settings.setdefault("evidence_max_df", EVIDENCE_MAX_DF)
     if model == LEXICAL:
         return MatchScorer(tokenizer, disciplines=specs, **settings)
-    encoder = _cached(load_encoder(model, cache_dir), cache_dir)
+    base = RAW_MODELS.get(model, model)
+    encoder = adapted(model, cached_encoder(load_encoder(base, cache_dir), cache_dir, embedding_cache))
     english = None
-    if model == DEFAULT_MODEL:
-        english = LazyEncoder(lambda: _cached(load_encoder(ENGLISH_MODEL, cache_dir), cache_dir))
+    if base == DEFAULT_MODEL:
+        english = LazyEncoder(lambda: cached_encoder(load_encoder(ENGLISH_MODEL, cache_dir), cache_dir, embedding_cache))
     return MatchScorer(tokenizer, encoder=encoder, english_encoder=english, disciplines=specs, **settings)
