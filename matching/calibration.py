@@ -29,6 +29,8 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
+from xfd.matching import memory as memory_mod
+from xfd.matching.memory import MemoryItem, VerdictMemory
 from xfd.matching.readers import RecordError
 from xfd.matching.scoring import Features, Fusion
 
@@ -75,6 +77,7 @@ class Calibration(NamedTuple):
     demands: int
     folds: int
     reason: str
+    memory: VerdictMemory | None = None
 
 
 # ----------------------------------------------------------------------------- feedback
@@ -153,9 +156,10 @@ def figures(z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Figures:
 
 
 # ----------------------------------------------------------------------------- fitting
-def refit(x: np.ndarray, y: np.ndarray, start: Fusion, active: Sequence[bool] = (True, True, True)) -> Fusion:
-    """Class-balanced L2 logistic regression with non-negative weights (more similarity
-    never lowers a score), started from ``start``; inactive columns keep weight 0."""
+def _logistic(x: np.ndarray, y: np.ndarray, bias0: float, w0: np.ndarray, active: np.ndarray
+              ) -> tuple[float, np.ndarray]:
+    """Class-balanced L2 logistic regression, weights >= 0 (inactive ones 0), from (bias0, w0):
+    (bias, weights) in the units of ``x``'s columns."""
     act = np.asarray(active, dtype=bool)
     scale = np.where(act, x.std(axis=0), 1.0)
     scale = np.where(scale > 1e-9, scale, 1.0)
@@ -173,11 +177,17 @@ def refit(x: np.ndarray, y: np.ndarray, start: Fusion, active: Sequence[bool] = 
         grad = np.concatenate([[g.sum()], xs.T @ g + lam * theta[1:]])
         return value, grad
 
-    theta0 = np.concatenate([[start.bias], _weights(start) * scale * act])
+    theta0 = np.concatenate([[bias0], np.asarray(w0, dtype=float) * scale * act])
     bounds = [(None, None)] + [(0.0, None) if a else (0.0, 0.0) for a in act]
     res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds)
-    w = res.x[1:] / scale
-    return Fusion(bias=float(res.x[0]), **{c: float(v) for c, v in zip(COLUMNS, w)})
+    return float(res.x[0]), res.x[1:] / scale
+
+
+def refit(x: np.ndarray, y: np.ndarray, start: Fusion, active: Sequence[bool] = (True, True, True)) -> Fusion:
+    """Class-balanced L2 logistic regression with non-negative weights (more similarity
+    never lowers a score), started from ``start``; inactive columns keep weight 0."""
+    bias, w = _logistic(x, y, start.bias, _weights(start), np.asarray(active, dtype=bool))
+    return Fusion(bias=bias, **{c: float(v) for c, v in zip(COLUMNS, w)})
 
 
 def _folds(groups: np.ndarray) -> list[np.ndarray]:
@@ -213,13 +223,162 @@ def _better(after: Figures, before: Figures) -> bool:
     return bool(primary) and primary[0][0] > primary[0][1] + 1e-12
 
 
-def fit_calibration(x: np.ndarray, y: np.ndarray, groups: Sequence[str], default: Fusion, model: str
-                    ) -> Calibration:
+class MemoryInputs(NamedTuple):
+    """What a verdict memory is fitted from: ``demand_ids`` (the demands with verdicts, distinct),
+    their ``texts`` and unit ``vectors`` (n_demands, dim), from
+    :func:`xfd.matching.memory.memory_vectors` with the scorer's encoder or tokenizer; and
+    ``pair_profiles`` (n_verdicts,) the profile id of each verdict pair."""
+
+    demand_ids: Sequence[str]
+    texts: Sequence[str]
+    vectors: Any
+    pair_profiles: Sequence[str]
+
+
+#: (tau, null) kernels of the verdict memory tried on held-out folds (see ``matching.memory``)
+KERNELS = ((0.25, 2.0), (0.5, 2.0), (0.5, 3.0), (1.0, 2.0))
+
+
+class _MemCtx(NamedTuple):
+    """Verdict pairs as arrays: demand row ``prow``, profile column ``pcol`` (of ``profiles``),
+    labels ``y``, demand fold ``dfold`` and pair fold ``pfold``."""
+
+    vectors: Any
+    prow: np.ndarray
+    pcol: np.ndarray
+    profiles: list[str]
+    y: np.ndarray
+    dfold: np.ndarray
+    pfold: np.ndarray
+
+
+def _mem_ctx(inp: MemoryInputs, groups: np.ndarray, y: np.ndarray) -> _MemCtx:
+    row = {d: i for i, d in enumerate(inp.demand_ids)}
+    prow = np.array([row[d] for d in groups.tolist()], dtype=np.int64)
+    profiles = list(dict.fromkeys(inp.pair_profiles))
+    col = {p: j for j, p in enumerate(profiles)}
+    pcol = np.array([col[p] for p in inp.pair_profiles], dtype=np.int64)
+    k = min(MAX_FOLDS, len(inp.demand_ids))
+    seen = list(dict.fromkeys(groups.tolist()))
+    fold_of = {d: i % k for i, d in enumerate(seen)}
+    dfold = np.array([fold_of.get(d, -1) for d in inp.demand_ids], dtype=np.int64)
+    return _MemCtx(inp.vectors, prow, pcol, profiles, y, dfold, dfold[prow])
+
+
+def _mem_cols(ctx: _MemCtx, query: np.ndarray, memory: np.ndarray, tau: float, null: float) -> np.ndarray:
+    """(query.sum(), 2) (pos, neg) of the ``query`` pairs from the verdicts of the demands in
+    ``memory`` (bool per demand row)."""
+    out = np.zeros((int(query.sum()), 2))
+    mem_rows = np.flatnonzero(memory)
+    if not len(mem_rows) or not len(out):
+        return out
+    srow = np.full(len(memory), -1)
+    srow[mem_rows] = np.arange(len(mem_rows))
+    acc = np.zeros((len(mem_rows), len(ctx.profiles)))
+    rej = np.zeros_like(acc)
+    inm = memory[ctx.prow]
+    acc[srow[ctx.prow[inm & ctx.y]], ctx.pcol[inm & ctx.y]] = 1.0
+    rej[srow[ctx.prow[inm & ~ctx.y]], ctx.pcol[inm & ~ctx.y]] = 1.0
+    qrows = ctx.prow[query]
+    uq = np.unique(qrows)
+    mv = ctx.vectors[mem_rows]
+    mu, sigma = memory_mod.spread(mv)
+    pos, neg = memory_mod.evidence(memory_mod.cosines(ctx.vectors[uq], mv), acc, rej, mu, sigma, tau, null)
+    qi = np.searchsorted(uq, qrows)
+    out[:, 0] = pos[qi, ctx.pcol[query]]
+    out[:, 1] = neg[qi, ctx.pcol[query]]
+    return out
+
+
+def _cv_cols(ctx: _MemCtx, pairs: np.ndarray, exclude: int, tau: float, null: float) -> np.ndarray:
+    """Memory columns of the ``pairs`` (bool), each fold's pairs from the verdicts of the other
+    folds, never of fold ``exclude`` (-1: none excluded)."""
+    out = np.zeros((len(ctx.y), 2))
+    for j in np.unique(ctx.pfold[pairs]):
+        q = pairs & (ctx.pfold == j)
+        out[q] = _mem_cols(ctx, q, (ctx.dfold != j) & (ctx.dfold != exclude) & (ctx.dfold >= 0), tau, null)
+    return out[pairs]
+
+
+def _mem_x(base: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Columns (default logit, pos, -neg): weights >= 0 keep "accepted lifts, rejected lowers"."""
+    return np.column_stack([base, cols[:, 0], -cols[:, 1]])
+
+
+def _mem_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    return _logistic(x, y, 0.0, np.array([1.0, 0.0, 0.0]), np.ones(3, dtype=bool))
+
+
+def _memory_candidate(ctx: _MemCtx, base: np.ndarray, tau: float, null: float
+                      ) -> tuple[np.ndarray, np.ndarray, tuple[float, np.ndarray]]:
+    """(held-out logits, logits on all verdicts, (bias, (scale, accepted, rejected))) of the memory
+    with this kernel; nested: an outer fold's coefficients are fitted on memory columns built
+    without it, and it is scored with the memory of the other folds only."""
+    y = ctx.y
+    z_oof = base.copy()
+    for k in np.unique(ctx.pfold):
+        train, held = ctx.pfold != k, ctx.pfold == k
+        if not 0 < y[train].sum() < train.sum():
+            continue
+        b, w = _mem_fit(_mem_x(base[train], _cv_cols(ctx, train, k, tau, null)), y[train])
+        cols = _mem_cols(ctx, held, (ctx.dfold != k) & (ctx.dfold >= 0), tau, null)
+        z_oof[held] = b + _mem_x(base[held], cols) @ w
+    every = np.ones(len(y), dtype=bool)
+    x_all = _mem_x(base, _cv_cols(ctx, every, -1, tau, null))
+    b, w = _mem_fit(x_all, y)
+    return z_oof, b + x_all @ w, (b, w)
+
+
+def _primary(f: Figures) -> tuple[float, float]:
+    return (-1.0 if f.pairwise is None else f.pairwise, -1.0 if f.auc is None else f.auc)
+
+
+def _best_memory(inp: MemoryInputs, g: np.ndarray, y: np.ndarray, base: np.ndarray
+                 ) -> tuple[dict[str, Figures], dict[str, Figures], VerdictMemory, float, float] | None:
+    """The memory kernel best on held-out verdicts: (held figures after, all figures after, memory,
+    scale of the default logit, bias); None when no kernel learns anything."""
+    ctx = _mem_ctx(inp, g, y)
+    best = None
+    for tau, null in KERNELS:
+        z_oof, z_all, (b, w) = _memory_candidate(ctx, base, tau, null)
+        if w[1] <= 1e-9 and w[2] <= 1e-9:
+            continue
+        held = figures(z_oof, y, g)
+        if best is None or _primary(held) > _primary(best[0]):
+            best = (held, figures(z_all, y, g), tau, null, b, w)
+    if best is None:
+        return None
+    held, every, tau, null, b, w = best
+    mem = VerdictMemory(_memory_items(inp, ctx), float(w[1]), float(w[2]), tau, null)
+    return held, every, mem, float(w[0]), b
+
+
+def _memory_items(inp: MemoryInputs, ctx: _MemCtx) -> tuple[MemoryItem, ...]:
+    acc: dict[int, list[str]] = {}
+    rej: dict[int, list[str]] = {}
+    for r, c, yy in zip(ctx.prow.tolist(), ctx.pcol.tolist(), ctx.y.tolist()):
+        (acc if yy else rej).setdefault(r, []).append(ctx.profiles[c])
+    return tuple(MemoryItem(d, t, tuple(acc.get(i, ())), tuple(rej.get(i, ())))
+                 for i, (d, t) in enumerate(zip(inp.demand_ids, inp.texts)) if i in acc or i in rej)
+
+
+def _scaled(f: Fusion, scale: float, shift: float) -> Fusion:
+    """``scale`` · the fusion's logit + ``shift`` as a fusion."""
+    return Fusion(bias=scale * f.bias + shift, **{c: scale * getattr(f, c) for c in Fusion._fields if c != "bias"})
+
+
+def fit_calibration(x: np.ndarray, y: np.ndarray, groups: Sequence[str], default: Fusion, model: str,
+                    memory: MemoryInputs | None = None) -> Calibration:
     """Fit a calibration from verdict pairs.
 
     ``x`` (n, 3) pair features (:data:`COLUMNS`), ``y`` (n,) True = accepted,
     ``groups`` (n,) the demand of each verdict, ``default`` the fusion the
-    scorer uses without calibration (its zero weights stay zero).
+    scorer uses without calibration (its zero weights stay zero), ``memory``
+    the demands' texts and vectors for a verdict memory (None: refit only).
+    Candidates: the refitted fusion ("refit") and the default's logit plus a
+    verdict memory ("memory", each of :data:`KERNELS`); the one best on
+    held-out verdicts is returned if it beats the default there and on all
+    verdicts, else the default.
     """
     y = np.asarray(y, dtype=bool)
     g = np.asarray(groups)
@@ -235,19 +394,27 @@ def fit_calibration(x: np.ndarray, y: np.ndarray, groups: Sequence[str], default
                     {"all": {"before": before_all, "after": before_all}}, 0)
     active = [w != 0 for w in _weights(default)]
     z_oof, folds = _out_of_fold(x, y, g, default, active)
-    held = {"before": figures(logits(default, x), y, g), "after": figures(z_oof, y, g)}
     fitted = refit(x, y, default, active)
+    held = {"before": before_all, "after": figures(z_oof, y, g)}
     every = {"before": before_all, "after": figures(logits(fitted, x), y, g)}
-    figs = {"held_out": held, "all": every}
+    source, mem = "refit", None
     if not np.any(_weights(fitted) > 1e-9):
+        held["after"] = every["after"] = before_all
+    found = _best_memory(memory, g, y, logits(default, x)) if memory is not None else None
+    if found is not None and _primary(found[0]) > _primary(held["after"]):
+        held["after"], every["after"], mem, scale, shift = found
+        source, fitted = "memory", _scaled(default, scale, shift)
+    figs = {"held_out": held, "all": every}
+    if source == "refit" and not np.any(_weights(fitted) > 1e-9):
         return keep("重新拟合不使用任何特征 refit ignores every feature (all scores would tie)", figs, folds)
     if not _better(held["after"], held["before"]):
         return keep("重新拟合在留出的反馈上不优于默认 refit not better than the default on held-out verdicts",
                     figs, folds)
     if not _better(every["after"], every["before"]):
         return keep("重新拟合在全部反馈上不优于默认 refit not better than the default on all verdicts", figs, folds)
-    return Calibration(model, fitted, default, "refit", figs, folds=folds,
-                       reason="重新拟合在留出的反馈上更好 refit better on held-out verdicts", **counts)
+    reason = ("反馈记忆在留出的反馈上更好 verdict memory better on held-out verdicts" if mem is not None
+              else "重新拟合在留出的反馈上更好 refit better on held-out verdicts")
+    return Calibration(model, fitted, default, source, figs, folds=folds, reason=reason, memory=mem, **counts)
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -263,7 +430,66 @@ def calibration_to_json(cal: Calibration) -> dict[str, Any]:
         "verdicts": cal.verdicts, "accepted": cal.accepted, "rejected": cal.verdicts - cal.accepted,
         "demands": cal.demands, "folds": cal.folds, "reason": cal.reason,
         "figures": {part: {k: f._asdict() for k, f in v.items()} for part, v in cal.figures.items()},
+        **({} if cal.memory is None else {"memory": memory_to_json(cal.memory)}),
     }
+
+
+def memory_to_json(mem: VerdictMemory) -> dict[str, Any]:
+    """The ``"memory"`` part of a calibration document: coefficients, kernel and the remembered demands."""
+    return {"accepted": mem.accepted, "rejected": mem.rejected, "tau": mem.tau, "null": mem.null,
+            "items": [{"demand_id": it.demand_id, "text": it.text, "accepted": list(it.accepted),
+                       "rejected": list(it.rejected)} for it in mem.items]}
+
+
+def _number(obj: Mapping, name: str, where: str, low: float | None = None, strict: bool = False) -> float:
+    v = obj.get(name)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f'字段 field "{where}.{name}": 应为有限数 must be a finite number, got {v!r}')
+    if low is not None and (v < low or (strict and v == low)):
+        raise ValueError(f'字段 field "{where}.{name}": 应 {">" if strict else ">="} {low} must be '
+                         f'{">" if strict else ">="} {low}, got {v!r}')
+    return float(v)
+
+
+def _strings(obj: Mapping, name: str, where: str) -> tuple[str, ...]:
+    v = obj.get(name)
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ValueError(f'字段 field "{where}.{name}": 应为字符串列表 must be a list of strings, got {v!r}')
+    return tuple(v)
+
+
+def memory_from_json(doc: Any) -> VerdictMemory | None:
+    """The verdict memory of a calibration document (None when it has none); ValueError naming the field."""
+    mem = doc.get("memory") if isinstance(doc, Mapping) else None
+    if mem is None:
+        return None
+    if not isinstance(mem, Mapping) or not isinstance(mem.get("items"), list):
+        raise ValueError('字段 field "memory": 应为含 items 列表的对象 must be an object with a list "items"')
+    items = []
+    for i, it in enumerate(mem["items"]):
+        where = f"memory.items[{i}]"
+        if not isinstance(it, Mapping) or not all(isinstance(it.get(k), str) for k in ("demand_id", "text")):
+            raise ValueError(f'字段 field "{where}": 应有字符串 demand_id 和 text must have string demand_id and text')
+        items.append(MemoryItem(it["demand_id"], it["text"], _strings(it, "accepted", where),
+                                _strings(it, "rejected", where)))
+    return VerdictMemory(tuple(items), _number(mem, "accepted", "memory", 0.0), _number(mem, "rejected", "memory", 0.0),
+                         _number(mem, "tau", "memory", 0.0, strict=True), _number(mem, "null", "memory"))
+
+
+class ScorerCalibration(NamedTuple):
+    """What a scorer needs from a calibration document: the ``fusion`` and the verdict ``memory`` (or None)."""
+
+    fusion: Fusion
+    memory: VerdictMemory | None
+
+    def settings(self) -> dict[str, Any]:
+        """``MatchScorer`` keyword settings (``fusion``, and ``memory`` when there is one)."""
+        return {"fusion": self.fusion, **({} if self.memory is None else {"memory": self.memory})}
+
+
+def calibration_from_json(doc: Any, model: str) -> ScorerCalibration:
+    """Fusion and memory of a calibration document for ``model``; ValueError naming the field."""
+    return ScorerCalibration(fusion_from_json(doc, model), memory_from_json(doc))
 
 
 def fusion_from_json(doc: Any, model: str) -> Fusion:

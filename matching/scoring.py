@@ -77,6 +77,8 @@ class Features(NamedTuple):
     centroid: np.ndarray | None
     doc_lexical: np.ndarray
     doc_dense: np.ndarray | None
+    #: a calibration's verdict-memory logit shift (n_demands, n_profiles), None without one
+    memory: np.ndarray | None = None
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -97,7 +99,9 @@ class MatchScorer(BaseEstimator):
     (words never shown) and ``evidence_max_df`` (words in more than this share
     of the documents are not shown) and ``evidence_places`` (place-like words
     are not shown) keep evidence to content words
-    (``matching.evidence``; scores are unaffected).
+    (``matching.evidence``; scores are unaffected).  ``memory``: a calibration's verdict
+    memory (``xfd.matching.memory.VerdictMemory``, None: none) whose logit shift is added
+    to the fused logits.
     """
 
     def __init__(
@@ -116,6 +120,7 @@ class MatchScorer(BaseEstimator):
         evidence_places: bool = True,
         disciplines: Sequence[DisciplineSpec] = (),
         batch: int = 64,
+        memory: object | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.encoder = encoder
@@ -131,6 +136,7 @@ class MatchScorer(BaseEstimator):
         self.evidence_places = evidence_places
         self.disciplines = disciplines
         self.batch = batch
+        self.memory = memory
 
     # -- fitting -----------------------------------------------------------
     def fit(self, profiles: Sequence[Profile]) -> MatchScorer:
@@ -159,6 +165,7 @@ class MatchScorer(BaseEstimator):
         col = {c: i for i, c in enumerate(pool)}
         pairs = [(j, col[c]) for j, p in enumerate(self.profiles_) for c in dict.fromkeys(p.disciplines)]
         self.pool_pairs_ = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        self.memory_ = self.memory.bind(self) if self.memory is not None else None  # type: ignore[attr-defined]
         return self
 
     # -- scoring -----------------------------------------------------------
@@ -171,17 +178,19 @@ class MatchScorer(BaseEstimator):
         w = self.doc_weights_
         doc_lex = self.lexical_.similarity(texts, toks)
         lex = topk_mean(doc_lex, owner, n_p, k=self.lexical_k, weights=w, layout=self.layout_)
+        mem = self.memory_.logits(texts) if self.memory_ is not None else None
         if self.dense_ is None:
-            return Features(lex, None, None, doc_lex, None)
+            return Features(lex, None, None, doc_lex, None, mem)
         sim = self.dense_.similarity(texts)
         # z can be negative: the prior is a subtraction, so it never flips a sign
         doc_dense = sim.docs - DENSE_PRIOR_PENALTY * (1.0 - w)[None, :]
         dense = topk_mean(doc_dense, owner, n_p, k=self.k, empty=-3.0, layout=self.layout_)
-        return Features(lex, dense, sim.centroids, doc_lex, doc_dense)
+        return Features(lex, dense, sim.centroids, doc_lex, doc_dense, mem)
 
     def fuse(self, f: Features) -> np.ndarray:
         """Calibrated scores (n_demands, n_profiles) in (0, 1) from features."""
-        return _sigmoid(self.fusion_.bias + self.fusion_.terms(f))
+        z = self.fusion_.bias + self.fusion_.terms(f)
+        return _sigmoid(z if f.memory is None else z + f.memory)
 
     def score(self, demands: Sequence[Demand], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Calibrated match scores (n_demands, n_profiles) in (0, 1).

@@ -54,6 +54,18 @@ def _pairs(scorer: Any, demands: list, profiles: list, verdicts: list) -> np.nda
     return x
 
 
+def memory_inputs(scorer: Any, demands: list, verdicts: list) -> Any:
+    """``MemoryInputs`` of the demands with verdicts: texts and vectors as the scorer embeds queries."""
+    from xfd.matching.calibration import MemoryInputs  # noqa: PLC0415
+    from xfd.matching.memory import memory_vectors  # noqa: PLC0415
+
+    used = list(dict.fromkeys(v.demand_id for v in verdicts))
+    by_id = {d.id: d for d in demands}
+    texts = [by_id[d].text for d in used]
+    vectors = memory_vectors(texts, scorer.encoder, None if scorer.encoder is not None else scorer.tokenizer)
+    return MemoryInputs(used, texts, vectors, [v.profile_id for v in verdicts])
+
+
 def run(args: argparse.Namespace) -> int:
     from xfd.matching.calibration import calibration_to_json, fit_calibration  # noqa: PLC0415
     from xfd.matching.writers import write_json_atomic  # noqa: PLC0415
@@ -66,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     err(f"xfd: 正在学习 learning from {len(verdicts)} 条反馈 verdicts …")
     x = _pairs(scorer, demands, profiles, verdicts)
     cal = fit_calibration(x, np.array([v.accepted for v in verdicts]), [v.demand_id for v in verdicts],
-                          scorer.fusion_, model)
+                          scorer.fusion_, model, memory_inputs(scorer, demands, verdicts))
     doc = calibration_to_json(cal)
     write_json_atomic(out, doc)
     fig = doc["figures"].get("held_out", doc["figures"]["all"])
