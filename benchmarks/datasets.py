@@ -43,6 +43,13 @@ class ExpertiseSet:
     ratings: dict[str, list[tuple[int, float]]]
 
 
+def csl_rows(data: Path = SHARED_DATA, split: str | None = None) -> list[dict]:
+    """The CSL file's rows (dicts with id, split, title, abstract, keywords, discipline, category)."""
+    with open(data / "csl_benchmark_devtest_joined.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r for r in rows if r["split"] == split] if split else rows
+
+
 def csl_routing(
     data: Path = SHARED_DATA,
     per_profile: int = 3,
@@ -51,9 +58,14 @@ def csl_routing(
     seed: int = 0,
     with_disciplines: bool = False,
     split: str | None = None,
+    rows: list[dict] | None = None,
 ) -> RoutingSet:
-    """Build the Chinese routing set from the CSL file (deterministic for a seed)."""
-    rows = list(csv.DictReader(open(data / "csl_benchmark_devtest_joined.csv", encoding="utf-8")))
+    """Build the Chinese routing set from the CSL file (deterministic for a seed).
+
+    ``rows``: build from these CSL rows only (e.g. one fold's abstracts, see
+    :func:`row_folds`) instead of reading the file; ``split`` filters either.
+    """
+    rows = csl_rows(data) if rows is None else list(rows)
     if split:
         rows = [r for r in rows if r["split"] == split]
     rng = random.Random(seed)
@@ -111,3 +123,45 @@ def expertise_gold(data: Path = SHARED_DATA) -> ExpertiseSet:
 def csl_discipline_names(data: Path = SHARED_DATA) -> dict[str, list[str]]:
     """CSL category -> disciplines mapping (for discipline inference checks)."""
     return json.loads((data / "csl_category_to_disciplines.json").read_text(encoding="utf-8"))
+
+
+def row_folds(rows: list[dict], n_folds: int, seed: int, by: str = "abstract") -> list[list[dict]]:
+    """Split CSL rows into ``n_folds`` disjoint folds, deterministic for ``seed``.
+
+    ``by="abstract"``: each discipline's abstracts are dealt round-robin over
+    the folds after a shuffle (every fold sees every discipline, no abstract in
+    two folds); ``by="discipline"``: whole disciplines go to one fold each
+    (folds share no discipline).
+    """
+    if by not in ("abstract", "discipline"):
+        raise ValueError(f"by must be 'abstract' or 'discipline', got {by!r}")
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be >= 2, got {n_folds}")
+    rng = random.Random(seed)
+    by_disc: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_disc[r["discipline"]].append(r)
+    folds: list[list[dict]] = [[] for _ in range(n_folds)]
+    names = sorted(by_disc)
+    if by == "discipline":
+        rng.shuffle(names)
+        for i, name in enumerate(names):
+            folds[i % n_folds].extend(by_disc[name])
+        return folds
+    offset = 0
+    for name in names:
+        items = by_disc[name][:]
+        rng.shuffle(items)
+        for i, r in enumerate(items):
+            folds[(i + offset) % n_folds].append(r)
+        offset += len(items)  # the leftover of a small discipline does not always land in fold 0
+    return folds
+
+
+def id_folds(ids: list[str], n_folds: int, seed: int) -> list[list[str]]:
+    """Disjoint folds of ``ids`` (e.g. researchers) of near-equal size, deterministic for ``seed``."""
+    if not 2 <= n_folds <= len(ids):
+        raise ValueError(f"n_folds must be in [2, {len(ids)}], got {n_folds}")
+    order = sorted(ids)
+    random.Random(seed).shuffle(order)
+    return [sorted(order[i::n_folds]) for i in range(n_folds)]
