@@ -75,6 +75,11 @@ class LazyEncoder(SharedResource):
     def dim(self) -> int:
         return self._get().dim
 
+    @property
+    def encoder(self) -> Encoder:
+        """The wrapped encoder, loading it (``xfd index`` reaches its cache through it)."""
+        return self._get()
+
     def encode(self, texts: Sequence[str], role: Role = "passage") -> np.ndarray:
         return self._get().encode(texts, role)
 

@@ -10,7 +10,7 @@ Layout
 - ``scoring.py`` — reading input files and scoring them (``score``, ``assign``);
 - ``server.py`` — running the HTTP service (``serve``, ``demo``);
 - one module per command group, listed in ``COMMANDS`` below: ``score``,
-  ``assign``, ``calibrate``, ``serve``, ``keys``, ``demo``, ``report``, ``db``.
+  ``assign``, ``calibrate``, ``index``, ``serve``, ``keys``, ``demo``, ``report``, ``db``.
 
 Command modules import ``common`` / ``scoring`` / ``server`` and the product
 packages (data access through ``xfd.api.crud``), **never each other**
@@ -40,6 +40,7 @@ COMMANDS: list[str] = [
     "score",
     "assign",
     "calibrate",
+    "index",
     "serve",
     "keys",
     "users",

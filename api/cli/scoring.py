@@ -52,22 +52,30 @@ def check_current_team(profiles: Sequence[Profile], demands: Sequence[Demand], d
     err(f"xfd: 警告 warning: {message} (--strict 使其成为错误 makes this an error)")
 
 
-def load_inputs(profiles_path: str, demands_path: str, strict: bool = False) -> tuple[list[Profile], list[Demand]]:
-    """Read and validate both files; any problem becomes a one-line CliError.
-
-    ``current_team`` ids that are not in the profiles file: one warning line on
-    stderr, or (``strict``) a CliError."""
-    from xfd.matching.readers import RecordError, read_demands, read_profiles  # noqa: PLC0415
+def read_records(reader: Callable[[Path], list], path: str) -> list:
+    """``reader(path)`` (``matching.readers.read_profiles`` / ``read_demands``) with every problem of
+    the file as a one-line CliError (the reader's own message names file, line and field)."""
+    from xfd.matching.readers import RecordError  # noqa: PLC0415
 
     try:
-        profiles = read_profiles(Path(profiles_path))
-        demands = read_demands(Path(demands_path))
+        return reader(Path(path))
     except RecordError as exc:
         raise CliError(str(exc)) from None
     except FileNotFoundError as exc:
         raise CliError(f"文件不存在 file not found: {exc.filename or exc}") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise CliError(f"无法读取 cannot read input: {exc}") from None
+
+
+def load_inputs(profiles_path: str, demands_path: str, strict: bool = False) -> tuple[list[Profile], list[Demand]]:
+    """Read and validate both files; any problem becomes a one-line CliError.
+
+    ``current_team`` ids that are not in the profiles file: one warning line on
+    stderr, or (``strict``) a CliError."""
+    from xfd.matching.readers import read_demands, read_profiles  # noqa: PLC0415
+
+    profiles = read_records(read_profiles, profiles_path)
+    demands = read_records(read_demands, demands_path)
     if not profiles:
         raise CliError(f"{profiles_path}: 没有人员档案 no profiles")
     if not demands:

@@ -1,0 +1,124 @@
+"""``xfd index``: encode a profiles file's passages into the embedding cache, locally or on Ray.
+
+Afterwards ``xfd score`` / ``xfd serve`` with the same model and cache find
+every document vector there and encode only the demands.  The texts, the
+cache and its keys are those of the scorer ``xfd score`` builds
+(``xfd.models.bulk``); only the encoding runs elsewhere with ``--engine ray``:
+
+- no ``--ray-address`` and no ``$RAY_ADDRESS``: a Ray cluster on this machine
+  for the run (``--workers`` actors, default one per CPU);
+- ``--ray-address ray://head:10001`` (Ray Client) or ``head:6379`` / ``auto``
+  (this machine is a node): that cluster.  Every node needs ``xfd`` installed
+  and the model (``e5-small`` is built on a node's first use; a folder model
+  at the same path); the vectors come back here and this process writes them.
+
+Output (stdout): one line per encoder, ``<label> <encoder>: N texts, C cached,
+E encoded in S s (R texts/s)``; the progress bar goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from xfd.api.cli import scoring
+from xfd.api.cli.common import CliError, Subparsers, err, load_settings, progress
+
+
+def _scorer(model: str) -> Any:
+    """The unfitted scorer ``xfd score`` would fit for ``model`` (same texts, cache and keys)."""
+    from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
+    from xfd.models.pipeline import LEXICAL, make_scorer  # noqa: PLC0415
+
+    if model == LEXICAL:
+        raise CliError(f"--model {LEXICAL}: 没有向量可编码 has no vectors to encode")
+    try:
+        return make_scorer(model)
+    except UnknownNameError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _check(args: argparse.Namespace) -> None:
+    from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
+    from xfd.models.bulk import check_engine, import_ray  # noqa: PLC0415
+
+    try:
+        check_engine(args.engine)
+    except UnknownNameError as exc:
+        raise CliError(f"--engine: {exc}") from None
+    if args.batch < 1:
+        raise CliError(f"--batch 必须 >= 1 must be >= 1, got {args.batch}")
+    if args.workers is not None and args.workers < 1:
+        raise CliError(f"--workers 必须 >= 1 must be >= 1, got {args.workers}")
+    if args.worker_cpus < 1:
+        raise CliError(f"--worker-cpus 必须 >= 1 must be >= 1, got {args.worker_cpus}")
+    if args.engine == "local" and (args.ray_address or args.workers is not None):
+        raise CliError("--ray-address / --workers 需要 need --engine ray")
+    if args.engine == "ray":
+        try:
+            import_ray()  # before the model loads: a missing extra fails at once
+        except ImportError as exc:
+            raise CliError(str(exc)) from None
+
+
+def _run_engine(args: argparse.Namespace, model: str, jobs: list, batch: int) -> list:
+    """Encode every job's missing texts with the chosen engine; returns the IndexReports."""
+    from xfd.models import bulk  # noqa: PLC0415
+
+    def one(job: Any, engine: Any) -> Any:
+        with progress(f"编码 encoding {job.label}", len(job.texts)) as bar:
+            return bulk.index_passages(job, engine, batch, bar.update)
+
+    if args.engine == "local":
+        return [one(job, bulk.local_engine(job)) for job in jobs]
+    factories = bulk.worker_factories(model)
+    address = args.ray_address or os.environ.get("RAY_ADDRESS") or None
+    local_cpus = None if address or args.workers is None else args.workers * args.worker_cpus
+    reports = []
+    with bulk.ray_connection(address, local_cpus):
+        for job in jobs:
+            with bulk.RayEngine(factories[job.label], args.workers, args.worker_cpus) as engine:
+                reports.append(one(job, engine))
+    return reports
+
+
+def run(args: argparse.Namespace) -> int:
+    from xfd.matching.readers import read_profiles  # noqa: PLC0415
+    from xfd.models import bulk  # noqa: PLC0415
+
+    _check(args)
+    profiles = scoring.read_records(read_profiles, args.profiles)
+    if not profiles:
+        raise CliError(f"{args.profiles}: 没有人员档案 no profiles")
+    model = load_settings(model=args.model).model
+    scorer = _scorer(model)
+    jobs = bulk.scorer_passages(scorer, profiles)
+    err(f"xfd: 正在编码 encoding the passages of {len(profiles)} 份档案 profiles ({args.engine}) …")
+    try:
+        reports = _run_engine(args, model, jobs, args.batch)
+    except (ValueError, ConnectionError, bulk.WorkerError) as exc:
+        raise CliError(" ".join(str(exc).split())) from None
+    for r in reports:
+        rate = r.encoded / r.seconds if r.seconds > 0 else 0.0
+        print(f"{r.label} {r.encoder}: {r.texts} texts, {r.cached} cached, {r.encoded} encoded "
+              f"in {r.seconds:.1f} s ({rate:.1f} texts/s)")
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    from xfd.models.bulk import DEFAULT_BATCH, ENGINES  # noqa: PLC0415
+
+    p = sub.add_parser("index", help="把档案文本编码进向量缓存 encode the profiles' passages into the embedding cache",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("--profiles", required=True, help="profiles file (.jsonl/.csv/.xlsx)")
+    p.add_argument("--model", default=None, help="e5-small (default: $XFD_MODEL), minilm, or a SentenceTransformer folder")
+    p.add_argument("--engine", default="local", help=f"{' | '.join(ENGINES)} (default local: this process)")
+    p.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                   help="Ray 集群地址 Ray cluster (ray://head:10001, head:6379, auto); default $RAY_ADDRESS, "
+                        "else a Ray on this machine for the run")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="Ray actors, each loads the model once (default: cluster CPUs / --worker-cpus)")
+    p.add_argument("--worker-cpus", type=int, default=1, metavar="C", help="CPUs (torch threads) per Ray actor (default 1)")
+    p.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="N",
+                   help=f"texts per batch: one task, one cache write (default {DEFAULT_BATCH})")
+    p.set_defaults(func=run)
