@@ -19,16 +19,16 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from swagger_ui_bundle import swagger_ui_path
 
-from xfd.api import crud, web
-from xfd.api.crud.calibration import active_fusion
+from xfd.api import web
 from xfd.api.edge import install_edge
-from xfd.api.engine import IndexUnavailable, MatchEngine, Scorer, default_scorer_factory
+from xfd.api.engine import IndexUnavailable, Scorer, default_scorer_factory
 from xfd.api.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from xfd.api.routers import calibrations, demands, feedback, health, keys, lifecycle, profiles, reports, runs, teams
 from xfd.api.runs import Planner, RunManager, default_planner
 from xfd.api.settings import Settings
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
 from xfd.api.strict_json import strict_json_body
+from xfd.api.sync import embedding_store, synced_engine
 
 log = logging.getLogger("xfd.api")
 
@@ -87,13 +87,10 @@ def create_app(
     settings = settings or Settings()
     db = make_engine(settings.database_url)
     sessions = make_session_factory(db)
-
-    def load_profiles() -> list:
-        with sessions() as s:
-            return crud.load_profiles(s)
-
-    engine = MatchEngine(scorer_factory or default_scorer_factory(settings.model), load_profiles, model_name=settings.model,
-                         stale_wait=settings.index_stale_wait)
+    # the index follows the shared version counter (profiles and the active calibration of the database)
+    synced = synced_engine(settings, db, scorer_factory or default_scorer_factory(
+        settings.model, lambda: embedding_store(settings, db)))
+    engine = synced.engine
     run_manager = RunManager(sessions, engine, planner or default_planner, solver=settings.solver,
                              continuity_bonus=settings.continuity_bonus, workers=settings.run_workers)
 
@@ -105,13 +102,13 @@ def create_app(
         n = run_manager.recover()
         if n:
             log.warning("%d interrupted assignment run(s) marked failed", n)
-        with sessions() as s:
-            engine.set_fusion(active_fusion(s, settings.model))  # the active calibration, if any
-        engine.start()
+        engine.start()  # fits with the active calibration, if any (read at every refit)
+        synced.watcher.start()
         try:
             yield
         finally:
             run_manager.close()
+            synced.watcher.close()
             engine.close()
             db.dispose()
 
@@ -128,6 +125,7 @@ def create_app(
     app.state.db = db
     app.state.sessions = sessions
     app.state.engine = engine
+    app.state.version_watcher = synced.watcher
     app.state.runs = run_manager
 
     install_edge(app, settings)  # size limits, rate limits, OPTIONS/405 Allow, audit log + GET /v1/audit

@@ -12,6 +12,16 @@ A recommendation only embeds its own demand.  If the index is stale it waits
 up to ``stale_wait`` seconds for the refit, then answers from the previous
 index (a large import can take minutes to embed); with no previous index
 holding profiles it waits for the new one.  Batch runs always wait for the fresh index.
+
+Several processes on one database (``xfd.api.sync``): given ``version`` (a
+reader of the shared counter every profile or calibration write bumps in its
+own transaction), the engine compares it with the version its index was
+fitted at, at most every ``check_interval`` seconds when a recommendation is
+asked (every time for batch runs and features), and ``check_version`` is
+also called by a background watcher; a different number schedules the same
+coalesced refit as ``invalidate``.  A refit reads the counter *before* the
+profiles (and the active calibration through ``load_fusion``), so the index
+is never older than the version it records.
 """
 from __future__ import annotations
 
@@ -52,13 +62,17 @@ class IndexUnavailable(RuntimeError):
     """Fitting the profile index failed; the message says why."""
 
 
-def default_scorer_factory(model: str) -> Callable[[], Scorer]:
-    """A factory loading the named model through the scoring core."""
+def default_scorer_factory(model: str, embedding_cache: Callable[[], object | None] | None = None,
+                           ) -> Callable[[], Scorer]:
+    """A factory loading the named model through the scoring core.  ``embedding_cache`` gives the
+    vector cache (an ``xfd.models.cache.EmbeddingStore``, e.g. ``xfd.api.sync.embedding_store``) when
+    the model loads; None or a None result: the default file cache."""
 
     def factory() -> Scorer:
         from xfd.models.pipeline import make_scorer  # noqa: PLC0415  (heavy: torch)
 
-        return make_scorer(model)
+        store = embedding_cache() if embedding_cache is not None else None
+        return make_scorer(model, embedding_cache=store)  # type: ignore[arg-type]
 
     return factory
 
@@ -71,9 +85,17 @@ class MatchEngine:
     """
 
     def __init__(self, factory: Callable[[], Scorer], load_profiles: ProfileLoader, model_name: str = "",
-                 stale_wait: float = 10.0) -> None:
+                 stale_wait: float = 10.0, *, version: Callable[[], int] | None = None,
+                 load_fusion: Callable[[], object | None] | None = None, check_interval: float = 1.0) -> None:
         self.model_name = model_name
         self.stale_wait = stale_wait
+        self.check_interval = check_interval
+        self._version = version                     # reads the shared counter (None: one process only)
+        self._load_fusion = load_fusion             # reads the active calibration's fusion at each refit
+        self._known_version: int | None = None      # newest shared version seen or loaded
+        self.fit_version: int | None = None         # shared version the fitted index reflects
+        self._next_check = 0.0                      # monotonic time of the next lazy version check
+        self.version_changes = 0                    # refits scheduled because the shared version moved
         self._factory = factory
         self._load_profiles = load_profiles
         self._base: Scorer | None = None            # loaded model, never fitted itself
@@ -114,6 +136,23 @@ class MatchEngine:
     def loaded(self) -> bool:
         return self._base is not None
 
+    def texts_encoded(self) -> int:
+        """Texts the loaded model embedded in this process so far (misses of its vector caches,
+        ``models.cache.CachedEncoder.encoded``); 0 before loading and for the lexical model."""
+        if self._base is None:
+            return 0
+        params = self._base.get_params(deep=False)
+        total = 0
+        for name in ("encoder", "english_encoder"):
+            enc = params.get(name)
+            for _ in range(4):  # through wrappers (adapter, lazy loader) down to the cached encoder
+                if enc is None or "encoded" in vars(enc):
+                    break
+                # instance attributes only: a LazyEncoder not loaded yet (``_encoder`` None) stays unloaded
+                enc = vars(enc).get("encoder") or vars(enc).get("_encoder")
+            total += int(vars(enc).get("encoded", 0)) if enc is not None else 0
+        return total
+
     @property
     def index_ready(self) -> bool:
         """True when the index reflects the current profiles (no refit pending)."""
@@ -149,6 +188,31 @@ class MatchEngine:
             return list(profiles), scorer.features(list(demands))  # type: ignore[attr-defined]
 
     # -- freshness ----------------------------------------------------------
+    def check_version(self) -> bool:
+        """Read the shared version; when it differs from the newest one this process knows, schedule a
+        refit (coalesced, as ``invalidate``) and return True.  No ``version`` reader: False."""
+        if self._version is None:
+            return False
+        current = self._version()
+        with self._cond:
+            self._next_check = time.monotonic() + self.check_interval
+            if current == self._known_version:
+                return False
+            self._known_version = current
+            self.version_changes += 1
+        self.invalidate()
+        return True
+
+    def _maybe_check_version(self, force: bool) -> None:
+        """``check_version`` if ``force`` or ``check_interval`` seconds passed since the last check."""
+        if self._version is None:
+            return
+        with self._cond:
+            if not force and time.monotonic() < self._next_check:
+                return
+            self._next_check = time.monotonic() + self.check_interval
+        self.check_version()
+
     def invalidate(self) -> None:
         """Profiles changed: refit soon in the background (coalesced)."""
         with self._cond:
@@ -172,6 +236,9 @@ class MatchEngine:
                 if self._fit_generation == generation:
                     return
             try:
+                version = self._version() if self._version is not None else None  # before the profiles
+                if self._load_fusion is not None:
+                    fusion = self._load_fusion()
                 profiles = self._load_profiles()
                 fresh = clone(self._base)
                 if fusion is not None:
@@ -185,6 +252,11 @@ class MatchEngine:
                 raise
             with self._cond:
                 self._fitted, self._profiles, self._fit_generation = fitted, profiles, generation
+                self.fit_version = version
+                if version is not None and (self._known_version is None or version > self._known_version):
+                    self._known_version = version
+                if self._load_fusion is not None:
+                    self._fusion = fusion
                 self.fit_count += 1 if profiles else 0
                 self.last_error = None
                 self._cond.notify_all()
@@ -198,6 +270,7 @@ class MatchEngine:
 
     def _current(self, stale_ok: bool) -> tuple[Scorer | None, list[Profile]]:
         """The fitted scorer and its profiles; waits for a fresh one as described above."""
+        self._maybe_check_version(force=not stale_ok)
         with self._cond:
             if self.index_ready:
                 return self._fitted, self._profiles

@@ -260,3 +260,8 @@ class Health(BaseModel):
     model: str
     profiles: int
     index_ready: bool
+    #: the shared version (``xfd.api.sync``) the index was fitted at; processes with the same number
+    #: recommend from the same profiles and calibration (None before the first fit)
+    index_version: int | None = None
+    #: texts this process embedded itself (vector cache misses) since it started; 0 for the lexical model
+    texts_encoded: int = 0

@@ -11,6 +11,8 @@ characters as named.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from limits import parse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +39,13 @@ class Settings(BaseSettings):
     max_k: int = Field(default=200, ge=1)
     #: seconds a recommendation waits for a pending refit before answering from the previous index
     index_stale_wait: float = Field(default=10.0, ge=0.0, le=3600.0)
+    #: most seconds before a change another process committed (profiles, the active calibration) is
+    #: noticed here and the index refits (``xfd.api.sync``; on PostgreSQL a NOTIFY usually makes it ms)
+    sync_interval: float = Field(default=1.0, gt=0.0, le=60.0)
+    #: where embedding vectors are cached: ``database`` (table ``embeddings``, shared by every process on
+    #: the database), ``file`` (``<XFD_CACHE_DIR>/embeddings.sqlite``, this machine), ``auto`` (default:
+    #: ``database`` when ``database_url`` is PostgreSQL, else ``file``)
+    embedding_cache: Literal["auto", "database", "file"] = "auto"
     #: solver name passed to ``matching.assign.plan_teams``
     solver: str = "exact"
     continuity_bonus: float = 0.1

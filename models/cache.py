@@ -1,7 +1,11 @@
 """A persistent embedding cache: a text's vector is computed once per model and role.
 
-:class:`EmbeddingCache` is a SQLite file (WAL mode) mapping
-``(encoder name, role, sha256(text))`` to a float32 vector.
+:class:`EmbeddingStore` is what a persistent vector cache offers (batched
+``get_many`` / ``put_many`` keyed by :class:`CacheKey`, ``close``).
+:class:`EmbeddingCache` implements it as a SQLite file (WAL mode) mapping
+``(encoder name, role, sha256(text))`` to a float32 vector; the service's
+database implements it too (``xfd.api.storage.embeddings.DatabaseEmbeddingCache``,
+chosen by ``XFD_EMBEDDING_CACHE``), so several processes share one cache.
 :class:`CachedEncoder` wraps any :class:`matching.encoders.Encoder`, looks texts
 up (in memory first, then SQLite), encodes only the misses — deduplicated, in
 one batched call — stores them, and returns rows in input order.  So scoring a
@@ -16,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -46,6 +50,22 @@ class CacheKey(NamedTuple):
 def text_sha256(text: str) -> bytes:
     """sha256 digest (32 bytes) of the UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+@runtime_checkable
+class EmbeddingStore(Protocol):
+    """A persistent map :class:`CacheKey` -> float32 vector ``(dim,)``, safe to call from threads.
+
+    ``get_many`` returns the stored vectors of the keys present (absent keys are left out);
+    ``put_many`` stores (key, vector) pairs and returns how many rows it wrote; both take a
+    whole batch at once (an implementation does one query per batch, not per text).
+    """
+
+    def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, np.ndarray]: ...
+
+    def put_many(self, items: Iterable[tuple[CacheKey, np.ndarray]]) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class EmbeddingCache:
@@ -130,7 +150,7 @@ class CachedEncoder(SharedResource):
     Counters ``hits`` and ``encoded`` report what happened so far.
     """
 
-    def __init__(self, encoder: Encoder, cache: EmbeddingCache | None = None, memory: bool = True) -> None:
+    def __init__(self, encoder: Encoder, cache: EmbeddingStore | None = None, memory: bool = True) -> None:
         self.encoder = encoder
         self.cache = cache
         self.name = encoder.name

@@ -26,6 +26,7 @@ from xfd.api.records import demand_from_row
 from xfd.api.security import Principal
 from xfd.api.storage.calibration import CalibrationRow
 from xfd.api.storage.models import DemandRow, Feedback
+from xfd.api.storage.shared_state import bump_version
 from xfd.matching.calibration import (
     VERDICTS,
     Verdict,
@@ -114,6 +115,7 @@ def recalibrate(session: Session, engine: MatchEngine, principal: Principal) -> 
                          active=cal.source == "refit")
     if row.active:
         session.execute(update(CalibrationRow).where(CalibrationRow.active.is_(True)).values(active=False))
+        bump_version(session)  # every service process refits with it (xfd.api.sync)
     session.add(row)
     session.commit()
     if row.active:
@@ -150,6 +152,7 @@ def activate(session: Session, engine: MatchEngine, principal: Principal, calibr
     session.execute(update(CalibrationRow).where(CalibrationRow.active.is_(True)).values(active=False))
     if row is not None:
         row.active = True
+    bump_version(session)  # every service process refits with it (xfd.api.sync)
     session.commit()
     engine.set_fusion(fusion)
     return row

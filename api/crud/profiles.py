@@ -11,6 +11,7 @@ from xfd.api.errors import Conflict, NotFound
 from xfd.api.records import profile_fields, profile_from_row
 from xfd.api.schemas import ProfilesUpserted
 from xfd.api.storage.models import ProfileRow
+from xfd.api.storage.shared_state import bump_version
 from xfd.matching.types import Profile
 
 #: ids looked up per ``IN (…)`` query (keeps SQLite's parameter limit far away)
@@ -21,7 +22,10 @@ CONCURRENT_WRITE = "并发冲突，请重试 conflicting concurrent write, retry
 
 
 def upsert_profiles(session: Session, profiles: Sequence[Profile]) -> ProfilesUpserted:
-    """Insert or replace profiles by id (last one wins within the list); the caller commits."""
+    """Insert or replace profiles by id (last one wins within the list); the caller commits.
+
+    Bumps the shared ``index`` version in the same transaction, so every service
+    process refits once this commits (``xfd.api.sync``), and not when it rolls back."""
     by_id: dict[str, Profile] = {}
     for p in profiles:
         by_id[p.id] = p
@@ -39,6 +43,8 @@ def upsert_profiles(session: Session, profiles: Sequence[Profile]) -> ProfilesUp
             for name, value in fields.items():
                 setattr(row, name, value)
     session.flush()
+    if ids:
+        bump_version(session)
     return ProfilesUpserted(upserted=len(ids), created=len(ids) - len(existing), updated=len(existing), ids=ids)
 
 

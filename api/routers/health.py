@@ -14,4 +14,5 @@ router = APIRouter(tags=["health"])
 def healthz(session: SessionDep, engine: EngineDep) -> Health:
     if not engine.loaded:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "模型加载中 model is loading")
-    return Health(status="ok", model=engine.model_name, profiles=crud.count_profiles(session), index_ready=engine.index_ready)
+    return Health(status="ok", model=engine.model_name, profiles=crud.count_profiles(session), index_ready=engine.index_ready,
+                  index_version=engine.fit_version, texts_encoded=engine.texts_encoded())

@@ -248,7 +248,7 @@ def test_migration_renders_for_postgresql():
     cfg.output_buffer = io.StringIO()
     command.upgrade(cfg, "head", sql=True)
     sql = cfg.output_buffer.getvalue()
-    assert sql.count("CREATE TABLE") == 21 and "TIMESTAMP WITH TIME ZONE" in sql
+    assert sql.count("CREATE TABLE") == 23 and "TIMESTAMP WITH TIME ZONE" in sql  # 0008: shared_versions, embeddings
 
 
 def test_concurrent_duplicate_writes_never_5xx(tmp_path):

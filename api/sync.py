@@ -1,0 +1,198 @@
+"""Several service processes on one database: the shared index version and the shared embedding cache.
+
+Every write that changes what recommendations see (profiles: ``crud.upsert_profiles``;
+the active calibration: ``crud.calibration``) bumps the ``index`` counter of
+``xfd.api.storage.shared_state`` in its own transaction.  Each process's
+:class:`~xfd.api.engine.MatchEngine` is given a reader of that counter
+(:func:`version_reader`) and refits when the number differs from the one its
+index was fitted at.  It notices a change:
+
+- on PostgreSQL, at once: :class:`VersionWatcher` ``LISTEN``s on the channel the
+  bump ``NOTIFY``s at commit (a few milliseconds);
+- in any case within ``XFD_SYNC_INTERVAL`` seconds (default 1): the watcher
+  re-reads the counter at least that often, and a recommendation re-reads it
+  when the last check is older than that (a batch run always re-reads it).
+
+The bound: a change committed by one process is in every other process's
+recommendations within ``sync_interval`` + the refit time (the lexical model
+refits 1,000 profiles in about a second; new documents are embedded once, by
+whichever process gets there first, and read from the shared cache by the
+others).  While the refit runs, a recommendation waits for it up to
+``XFD_INDEX_STALE_WAIT`` seconds and then answers from the previous index; the
+counter, not the notification, is the source of truth (a lost ``NOTIFY`` only
+delays the change to the next poll).
+
+The embedding cache: ``XFD_EMBEDDING_CACHE`` = ``auto`` (the database when the
+URL is PostgreSQL, else the file), ``database`` or ``file``
+(:func:`embedding_store`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from sqlalchemy import Engine
+
+from xfd.api.crud.calibration import active_fusion
+from xfd.api.crud.profiles import load_profiles
+from xfd.api.engine import MatchEngine, Scorer
+from xfd.api.storage.db import make_session_factory
+from xfd.api.storage.embeddings import DatabaseEmbeddingCache
+from xfd.api.storage.shared_state import INDEX, NOTIFY_CHANNEL, read_version
+
+if TYPE_CHECKING:
+    from xfd.api.settings import Settings
+    from xfd.models.cache import EmbeddingStore
+
+log = logging.getLogger("xfd.sync")
+
+EMBEDDING_CACHES = ("auto", "database", "file")
+
+
+def embedding_cache_kind(settings: Settings) -> str:
+    """``"database"`` or ``"file"``: ``settings.embedding_cache`` with ``auto`` resolved by the URL's backend."""
+    kind = settings.embedding_cache
+    if kind == "auto":
+        return "database" if settings.database_url.startswith("postgresql") else "file"
+    return kind
+
+
+def embedding_store(settings: Settings, engine: Engine | None = None) -> EmbeddingStore | None:
+    """The shared cache in the database (on ``engine``, else an engine of its own on the URL) when
+    :func:`embedding_cache_kind` says so; None means the default file cache of ``xfd.models``.
+    The database must be migrated (Alembic 0008)."""
+    if embedding_cache_kind(settings) != "database":
+        return None
+    if engine is not None:
+        return DatabaseEmbeddingCache(engine)
+    return DatabaseEmbeddingCache.from_url(settings.database_url)
+
+
+def version_reader(engine: Engine, name: str = INDEX) -> Callable[[], int]:
+    """A function returning the committed value of counter ``name`` (one primary-key read)."""
+
+    def read() -> int:
+        with engine.connect() as conn:
+            return read_version(conn, name)
+
+    return read
+
+
+class SyncedEngine(NamedTuple):
+    """A process's index kept in step with the database: ``engine`` and the ``watcher`` to start
+    beside it (``watcher.start()`` after ``engine.start()``, ``watcher.close()`` before ``engine.close()``)."""
+
+    engine: MatchEngine
+    watcher: VersionWatcher
+
+
+def synced_engine(settings: Settings, db: Engine, factory: Callable[[], Scorer]) -> SyncedEngine:
+    """A :class:`MatchEngine` fitted on ``db``'s profiles with its active calibration, refitting
+    when the shared ``index`` version moves (checked as the module docstring says).
+
+    Without the watcher started the engine still checks the version lazily (recommendations at most
+    every ``settings.sync_interval`` s, batch runs every time), which is enough for a run worker.
+    """
+    sessions = make_session_factory(db)
+
+    def profiles() -> list:
+        with sessions() as s:
+            return load_profiles(s)
+
+    def fusion() -> object | None:
+        with sessions() as s:
+            return active_fusion(s, settings.model)
+
+    engine = MatchEngine(factory, profiles, model_name=settings.model, stale_wait=settings.index_stale_wait,
+                         version=version_reader(db), load_fusion=fusion, check_interval=settings.sync_interval)
+    return SyncedEngine(engine, VersionWatcher(db, engine.check_version, settings.sync_interval))
+
+
+class WatchStats(NamedTuple):
+    """What a watcher did: ``checks`` of the counter, ``notifications`` received, ``errors`` logged."""
+
+    checks: int
+    notifications: int
+    errors: int
+
+
+class VersionWatcher:
+    """A daemon thread calling ``check`` (``MatchEngine.check_version``) every ``interval`` seconds and,
+    on PostgreSQL with psycopg 3, as soon as a bump is notified.
+
+    A failing check or a lost listening connection is logged and retried on the next round (the
+    database may restart); ``close`` stops the thread within ``interval`` seconds.
+    """
+
+    def __init__(self, engine: Engine, check: Callable[[], object], interval: float = 1.0) -> None:
+        if interval <= 0:
+            raise ValueError(f"sync interval must be > 0 seconds, got {interval}")
+        self.engine = engine
+        self.interval = interval
+        self._check = check
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listen = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+        self._conn = None  # psycopg connection subscribed with LISTEN, when listening
+        self._checks = self._notifications = self._errors = 0
+
+    @property
+    def stats(self) -> WatchStats:
+        return WatchStats(self._checks, self._notifications, self._errors)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="xfd-version-watch", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.interval + 5)
+            self._thread = None
+        self._drop_listener()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._checks += 1
+                self._check()
+            except Exception as exc:  # noqa: BLE001  (thread boundary: log, retry next round)
+                self._errors += 1
+                log.warning("shared version check failed (retrying in %.1f s): %s", self.interval, exc)
+            self._wait()
+
+    def _wait(self) -> None:
+        """Sleep ``interval`` seconds, or less when a notification arrives."""
+        if not self._listen:
+            self._stop.wait(self.interval)
+            return
+        try:
+            conn = self._listener()
+            for _ in conn.notifies(timeout=self.interval, stop_after=1):
+                self._notifications += 1
+        except Exception as exc:  # noqa: BLE001  (listening is an optimisation: fall back to the poll)
+            self._errors += 1
+            log.warning("LISTEN %s failed, polling only until it reconnects: %s", NOTIFY_CHANNEL, exc)
+            self._drop_listener()
+            self._stop.wait(self.interval)
+
+    def _listener(self):  # noqa: ANN202  (psycopg.Connection)
+        if self._conn is None:
+            import psycopg  # noqa: PLC0415  (only with the psycopg driver)
+
+            url = self.engine.url.set(drivername="postgresql")
+            conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._conn = conn
+        return self._conn
+
+    def _drop_listener(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception as exc:  # noqa: BLE001  (closing a broken connection)
+                log.debug("closing the LISTEN connection: %s", exc)
