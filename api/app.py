@@ -1,9 +1,9 @@
 """The FastAPI application factory.
 
 ``create_app(settings)`` wires storage, the warm scoring engine and the
-background run manager onto ``app.state``; the lifespan migrates the
-database to head, loads the model once and marks runs interrupted by a
-previous crash as failed.
+run manager (queued runs, executed by worker threads or processes) onto
+``app.state``; the lifespan migrates the database to head, loads the model
+once and fails runs whose worker stopped answering (lease expired).
 """
 from __future__ import annotations
 
@@ -80,10 +80,13 @@ def create_app(
     *,
     scorer_factory: Callable[[], Scorer] | None = None,
     planner: Planner | None = None,
+    run_threads: int = 1,
 ) -> FastAPI:
     """Build the service.  ``scorer_factory`` / ``planner`` replace the scoring
     core and the team solver (tests pass fakes); defaults follow ``settings.model``
-    and ``matching.assign``."""
+    and ``matching.assign``.  ``run_threads`` worker threads of this process execute
+    queued runs (``xfd.api.runs.RunWorker``); ``xfd serve`` passes 0 and runs them in
+    separate worker processes instead (``xfd.api.worker``)."""
     settings = settings or Settings()
     db = make_engine(settings.database_url)
     sessions = make_session_factory(db)
@@ -92,16 +95,18 @@ def create_app(
         settings.model, lambda: embedding_store(settings, db)))
     engine = synced.engine
     run_manager = RunManager(sessions, engine, planner or default_planner, solver=settings.solver,
-                             continuity_bonus=settings.continuity_bonus, workers=settings.run_workers)
+                             continuity_bonus=settings.continuity_bonus, threads=run_threads, lease=settings.run_lease,
+                             heartbeat=settings.run_heartbeat, poll=settings.run_poll,
+                             score_batch=settings.run_score_batch)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             upgrade_to_head(db)
-        run_manager.open()
         n = run_manager.recover()
         if n:
-            log.warning("%d interrupted assignment run(s) marked failed", n)
+            log.warning("%d interrupted assignment run(s) marked failed (their worker stopped answering)", n)
+        run_manager.open()
         engine.start()  # fits with the active calibration, if any (read at every refit)
         synced.watcher.start()
         try:

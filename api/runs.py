@@ -1,25 +1,32 @@
-"""Batch reassignment runs in background threads.
+"""Batch reassignment runs: queued in the database, executed by workers.
 
-A run is a row in ``assignment_runs`` created (and committed) before the 202
-is sent; a worker thread then scores the demands, solves the team plan and
-stores it.  The work does not depend on the HTTP connection, so it survives
-the client going away.  ``progress`` goes 0 -> 1; any exception marks the run
-``failed`` with its reason.  Runs found ``running`` at start-up (the process
-died mid-run) are marked failed.
+``RunManager.start`` (the HTTP side) only creates the ``queued`` row and commits it
+before the 202 is sent.  A ``RunWorker`` — a thread of the service process
+(``create_app(run_threads=1)``, the default: tests and single-process use) or a
+separate niced process (``xfd worker``, started by ``xfd serve``) — claims queued
+runs from the database (``xfd.api.crud.runs.claim_run``: exactly one claimer per
+run, whatever the number of instances), keeps its lease with a heartbeat thread,
+scores the demands in batches, solves the plan and stores it.  Between phases
+(each scoring batch, before solving, before storing) it checks for a cancel and
+for a lost lease and stops.  ``progress`` goes 0 -> 0.1 (claimed) -> 0.6 (scored)
+-> 0.9 (solved) -> 1; any exception marks the run ``failed`` with its reason.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
+import threading
+import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from xfd.api import crud
-from xfd.api.crud.runs import utcnow
+from xfd.api.crud import runs as run_queue
 from xfd.api.crud.teams import default_semester, planned_demands
 from xfd.api.engine import MatchEngine
 from xfd.api.storage.models import AssignmentRun
@@ -30,8 +37,12 @@ log = logging.getLogger("xfd.runs")
 
 #: (profiles, demands, scores (n_demands, n_profiles), required, solver, continuity_bonus) -> plan JSON
 Planner = Callable[[Sequence[Profile], Sequence[Demand], np.ndarray, Sequence[tuple[str, ...]], str, float], dict[str, Any]]
+#: called with (run id, phase name) at every phase boundary, before the cancel check (tests hook in here)
+PhaseHook = Callable[[str, str], None]
 
 EMPTY_PLAN: dict[str, Any] = {"objective": 0.0, "teams": [], "unassigned": [], "moves": []}
+#: progress reported at the phase boundaries
+CLAIMED, SCORED, SOLVED = 0.1, 0.6, 0.9
 
 
 def default_planner(profiles, demands, scores, required, solver, continuity_bonus) -> dict[str, Any]:  # noqa: ANN001
@@ -66,52 +77,249 @@ def jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=_np_default, ensure_ascii=False))
 
 
-def plan_for(engine: MatchEngine, planner: Planner, demands: Sequence[Demand], solver: str, bonus: float,
-             progress: Callable[[float], None] = lambda _p: None) -> dict[str, Any]:
-    """Score ``demands`` against every profile and solve one plan (JSON shape)."""
+def plan_from_scores(planner: Planner, profiles: Sequence[Profile], demands: Sequence[Demand], scores: np.ndarray,
+                     required: Sequence[tuple[str, ...]], solver: str, bonus: float) -> dict[str, Any]:
+    """One plan (JSON shape) from ``scores`` (n_demands, n_profiles); no demands or no profiles need no solver."""
+    if not demands:
+        return dict(EMPTY_PLAN)
+    if not profiles:
+        return {**EMPTY_PLAN, "unassigned": [{"demand_id": d.id, "reason": "没有人员档案 no profiles stored"} for d in demands]}
+    return jsonable(planner(list(profiles), list(demands), scores, required, solver, bonus))
+
+
+def plan_for(engine: MatchEngine, planner: Planner, demands: Sequence[Demand], solver: str, bonus: float) -> dict[str, Any]:
+    """Score ``demands`` against every profile and solve one plan (JSON shape), synchronously."""
     if not demands:
         return dict(EMPTY_PLAN)
     profiles, scores, required = engine.score(demands)
-    progress(0.6)
-    if not profiles:
-        return {**EMPTY_PLAN, "unassigned": [{"demand_id": d.id, "reason": "没有人员档案 no profiles stored"} for d in demands]}
-    plan = planner(profiles, list(demands), scores, required, solver, bonus)
-    return jsonable(plan)
+    return plan_from_scores(planner, profiles, demands, scores, required, solver, bonus)
+
+
+def worker_id() -> str:
+    """``host:pid:hex`` — unique per worker (several workers may share a process)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+#: reason of a run whose worker was stopped (SIGTERM, service shutdown) part-way
+SHUTDOWN = "执行进程已停止，任务中断 the worker was stopped (shutdown) before the run finished; start it again"
+
+
+class Stopped(Exception):
+    """The run stops at a phase boundary: ``kind`` is ``cancelled`` (the office asked), ``lost``
+    (the lease is gone: another process failed the run) or ``shutdown`` (this worker is stopping)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class Heartbeat:
+    """A daemon thread renewing ``owner``'s lease on one run every ``interval`` seconds;
+    ``lost`` turns True once a renewal finds the run no longer the owner's."""
+
+    def __init__(self, sessions: sessionmaker[Session], run_id: str, owner: str, interval: float) -> None:
+        self._sessions, self._run_id, self._owner, self._interval = sessions, run_id, owner, interval
+        self._stop = threading.Event()
+        self.lost = False
+        self._thread = threading.Thread(target=self._loop, name=f"xfd-heartbeat-{run_id[:8]}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._interval + 5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                with self._sessions() as s:
+                    if not run_queue.heartbeat_run(s, self._run_id, self._owner):
+                        self.lost = True
+                        return
+            except Exception:  # a database hiccup: the next beat retries; the lease covers several beats
+                log.warning("heartbeat of run %s failed", self._run_id, exc_info=True)
+
+
+class RunWorker:
+    """Claims queued runs from the database and executes them, one at a time.
+
+    ``engine`` scores (the service's own engine in thread mode, a private one in a worker
+    process); ``refresh`` (optional) runs after each claim, before scoring — the worker process
+    uses it to pick up the active calibration and the current profiles.  ``lease`` and
+    ``heartbeat`` are seconds; ``score_batch`` demands are scored between two cancel checks."""
+
+    def __init__(self, sessions: sessionmaker[Session], engine: MatchEngine, planner: Planner, *,
+                 owner: str | None = None, lease: float = 60.0, heartbeat: float = 5.0, poll: float = 1.0,
+                 score_batch: int = 200, refresh: Callable[[], None] | None = None,
+                 on_phase: PhaseHook | None = None) -> None:
+        if not 0 < heartbeat < lease:
+            raise ValueError(f"heartbeat ({heartbeat} s) must be positive and shorter than the lease ({lease} s)")
+        if score_batch < 1:
+            raise ValueError(f"score_batch must be >= 1, got {score_batch}")
+        self.owner = owner or worker_id()
+        self._sessions, self._engine, self._planner = sessions, engine, planner
+        self.lease, self.heartbeat, self.poll, self.score_batch = lease, heartbeat, poll, score_batch
+        self._refresh, self._on_phase = refresh, on_phase
+        self._wake = threading.Event()
+        #: set to stop: ``serve`` returns, a run in progress stops at its next phase boundary
+        self.stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.executed: list[str] = []     # ids of the runs this worker claimed, in order
+
+    # -- loop -----------------------------------------------------------------------------
+    def run_once(self) -> str | None:
+        """Fail expired leases, claim the oldest queued run and execute it; its id, or None when none was queued."""
+        with self._sessions() as s:
+            expired = run_queue.expire_leases(s, self.lease)
+            if expired:
+                log.warning("%d assignment run(s) failed: their worker stopped answering", expired)
+            run = run_queue.claim_run(s, self.owner)
+        if run is None:
+            return None
+        log.info("assignment run %s claimed by %s", run.id, self.owner)
+        self.executed.append(run.id)
+        self.execute(run)
+        return run.id
+
+    def serve(self) -> None:
+        """Claim and execute runs until ``stopping`` is set (waits ``poll`` s, or a ``wake``, when idle)."""
+        while not self.stopping.is_set():
+            try:
+                if self.run_once() is not None:
+                    continue
+            except Exception:  # the database is away: log, wait, retry (runs stay queued meanwhile)
+                log.exception("claiming assignment runs failed")
+            self._wake.wait(self.poll)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """A run was queued by this process: look now instead of at the next poll."""
+        self._wake.set()
+
+    def start_thread(self) -> None:
+        """Serve in a daemon thread of this process (``stop_thread`` ends it)."""
+        if self._thread is None or not self._thread.is_alive():
+            self.stopping.clear()
+            self._thread = threading.Thread(target=self.serve, name="xfd-run-worker", daemon=True)
+            self._thread.start()
+
+    def stop_thread(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+            self._thread = None
+
+    # -- one run --------------------------------------------------------------------------
+    def _checkpoint(self, run_id: str, beat: Heartbeat, phase: str, progress: float) -> None:
+        """Phase boundary: hook, then stop on a cancel, a lost lease or a shutdown, else record progress."""
+        if self._on_phase is not None:
+            self._on_phase(run_id, phase)
+        with self._sessions() as s:
+            if run_queue.cancel_requested(s, run_id):
+                raise Stopped("cancelled")
+            if beat.lost or not run_queue.set_run_progress(s, run_id, self.owner, progress, phase):
+                raise Stopped("lost")
+        if self.stopping.is_set():
+            raise Stopped("shutdown")
+
+    def _score(self, run_id: str, beat: Heartbeat, demands: list[Demand]):  # noqa: ANN202
+        """``(profiles, scores (n_demands, n_profiles), required)`` in batches of ``score_batch`` demands,
+        a checkpoint before each; restarts when the index changed between batches (other profiles)."""
+        for _attempt in range(3):
+            profiles: list[Profile] | None = None
+            blocks: list[np.ndarray] = []
+            required: list[tuple[str, ...]] = []
+            for start in range(0, len(demands), self.score_batch):
+                done = start / len(demands)
+                self._checkpoint(run_id, beat, "scoring", CLAIMED + (SCORED - CLAIMED) * done)
+                got, block, req = self._engine.score(demands[start:start + self.score_batch])
+                if profiles is not None and [p.id for p in got] != [p.id for p in profiles]:
+                    break  # the profiles changed while scoring: score again on the new index
+                profiles = got
+                blocks.append(block)
+                required.extend(req)
+            else:
+                return profiles or [], np.vstack(blocks), required
+        raise RuntimeError("人员档案在评分期间反复变化 the profiles kept changing while the run was scoring; start it again")
+
+    def execute(self, run: AssignmentRun) -> None:
+        """Execute a run this worker claimed: score, solve, store; cancelled / failed as it goes."""
+        run_id = run.id
+        with Heartbeat(self._sessions, run_id, self.owner, self.heartbeat) as beat:
+            try:
+                params = dict(run.params or {})
+                with self._sessions() as s:
+                    demands = planned_demands(s, params.get("demand_ids"), params.get("semester") or default_semester())
+                if self._refresh is not None:
+                    self._refresh()
+                if demands:
+                    profiles, scores, required = self._score(run_id, beat, demands)
+                else:
+                    profiles, scores, required = [], np.zeros((0, 0)), []
+                self._checkpoint(run_id, beat, "solving", SCORED)
+                plan = plan_from_scores(self._planner, profiles, demands, scores, required,
+                                        params["solver"], params["continuity_bonus"])
+                self._checkpoint(run_id, beat, "storing", SOLVED)
+                with self._sessions() as s:
+                    if not run_queue.finish_run(s, run_id, self.owner, plan):
+                        raise Stopped("cancelled" if run_queue.cancel_requested(s, run_id) else "lost")
+            except Stopped as stop:
+                self._stopped(run_id, stop)
+            except Exception as exc:
+                log.exception("assignment run %s failed", run_id)
+                with self._sessions() as s:
+                    run_queue.fail_run(s, run_id, self.owner, f"{type(exc).__name__}: {exc}")
+
+    def _stopped(self, run_id: str, stop: Stopped) -> None:
+        if stop.kind == "lost":
+            log.warning("assignment run %s: lease lost (another process failed it); its result is dropped", run_id)
+            return
+        with self._sessions() as s:
+            if stop.kind == "cancelled":
+                run_queue.mark_cancelled(s, run_id, self.owner)
+            else:
+                run_queue.fail_run(s, run_id, self.owner, SHUTDOWN)
+        log.info("assignment run %s stopped: %s", run_id, stop.kind)
 
 
 class RunManager:
-    """Starts runs and executes them on a small thread pool."""
+    """The service's side of runs: queue them, cancel them, propose single-demand plans, and
+    (``threads`` > 0) execute queued runs in worker threads of this process."""
 
     def __init__(self, sessions: sessionmaker[Session], engine: MatchEngine, planner: Planner,
-                 solver: str = "exact", continuity_bonus: float = 0.1, workers: int = 1) -> None:
+                 solver: str = "exact", continuity_bonus: float = 0.1, threads: int = 1,
+                 lease: float = 60.0, heartbeat: float = 5.0, poll: float = 1.0, score_batch: int = 200) -> None:
         self._sessions = sessions
         self._engine = engine
         self._planner = planner
         self._solver = solver
         self._bonus = continuity_bonus
-        self._workers = workers
+        self._lease = lease
         self._recovered = False
-        self._pool: ThreadPoolExecutor | None = None
+        self.workers = [RunWorker(sessions, engine, planner, lease=lease, heartbeat=heartbeat, poll=poll,
+                                  score_batch=score_batch) for _ in range(threads)]
 
     def open(self) -> None:
-        """Start the worker pool (again, after ``close``)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="xfd-run")
+        """Start the in-process worker threads (again, after ``close``)."""
+        for w in self.workers:
+            w.start_thread()
 
     def recover(self) -> int:
-        """Mark runs left ``running`` by a dead process as failed; returns how many.
-
-        Only the first call does anything (a lifespan re-entered in the same
-        process must not fail its own live runs)."""
+        """Fail runs whose worker stopped answering (lease expired; a run left ``running`` by a
+        process before the queue has no heartbeat at all); returns how many.  Runs of live
+        workers on other instances are untouched.  Only the first call does anything."""
         if self._recovered:
             return 0
         self._recovered = True
         with self._sessions() as s:
-            return crud.fail_interrupted_runs(s)
+            return crud.expire_leases(s, self._lease)
 
     def start(self, session: Session, created_by: int | None, demand_ids: list[str] | None,
               solver: str | None, continuity_bonus: float | None, semester: str | None = None) -> AssignmentRun:
-        """Create the run row, commit it, then queue the work. Returns the row.
+        """Queue a run (committed before returning); a worker of any instance executes it.
 
         ``semester`` (default: the current one) is the semester whose teams accepting
         the run creates; each demand's team of an earlier semester is its continuity."""
@@ -122,40 +330,18 @@ class RunManager:
             "semester": semester or default_semester(),
         }
         run = crud.create_run(session, params, created_by)
-        if self._pool is None:
-            self.open()
-        self._pool.submit(self._execute, run.id)
+        for w in self.workers:
+            w.wake()
         return run
+
+    def cancel(self, session: Session, run_id: str) -> AssignmentRun:
+        """``crud.cancel_run``: queued -> cancelled now, running -> its worker stops at the next phase."""
+        return crud.cancel_run(session, run_id)
 
     def propose(self, demand: Demand, solver: str | None = None) -> dict[str, Any]:
         """A plan for one demand alone (synchronous; other demands' load is ignored)."""
         return plan_for(self._engine, self._planner, [demand], solver or self._solver, self._bonus)
 
-    def _set(self, run_id: str, **values: Any) -> None:
-        with self._sessions() as s:
-            crud.set_run(s, run_id, **values)
-
-    def _execute(self, run_id: str) -> None:
-        try:
-            with self._sessions() as s:
-                run = s.get(AssignmentRun, run_id)
-                if run is None:
-                    return
-                params = dict(run.params or {})
-                demands = planned_demands(s, params.get("demand_ids"), params.get("semester") or default_semester())
-            self._set(run_id, progress=0.1)
-            plan = plan_for(self._engine, self._planner, demands, params["solver"], params["continuity_bonus"],
-                            progress=lambda p: self._set(run_id, progress=p))
-            self._set(run_id, status="done", progress=1.0, plan=plan, finished_at=utcnow())
-        except Exception as exc:
-            log.exception("assignment run %s failed", run_id)
-            reason = f"{type(exc).__name__}: {exc}"[:2000]
-            try:
-                self._set(run_id, status="failed", reason=reason, finished_at=utcnow())
-            except Exception:
-                log.exception("could not mark run %s failed", run_id)
-
     def close(self, wait: bool = False) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=True)
+        for w in self.workers:
+            w.stop_thread(timeout=30.0 if wait else 1.0)

@@ -176,20 +176,29 @@ class ProposalCreate(_In):
     solver: Annotated[str, Field(min_length=1, max_length=50)] | None = None
 
 
-RunStatus = Literal["running", "done", "failed"]
+RunStatus = Literal["running", "done", "failed", "cancelled"]
+#: the stored state: ``status`` answers ``running`` for ``queued`` too (INTERFACES)
+RunState = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
 class RunStarted(BaseModel):
     id: str
     status: RunStatus
+    state: RunState = "queued"
 
 
 class RunPublic(BaseModel):
     """``progress`` in [0, 1]; ``plan`` is the INTERFACES plan shape once ``done``;
-    ``reason`` says why a run ``failed``."""
+    ``reason`` says why a run ``failed`` (or that it was ``cancelled``).  ``status`` is
+    ``running`` until the run ends (queued or executing: ``state`` tells which);
+    ``phase`` is what the worker does (scoring, solving, storing); ``cancel_requested``
+    turns true when the office asked to cancel a running run (it stops at the next phase)."""
 
     id: str
     status: RunStatus
+    state: RunState
+    phase: str | None = None
+    cancel_requested: bool = False
     progress: float
     plan: dict[str, Any] | None
     reason: str | None

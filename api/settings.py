@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 from limits import parse
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from xfd.models.loader import DEFAULT_MODEL
@@ -49,8 +49,19 @@ class Settings(BaseSettings):
     #: solver name passed to ``matching.assign.plan_teams``
     solver: str = "exact"
     continuity_bonus: float = 0.1
-    #: how many assignment runs may execute at the same time
-    run_workers: int = Field(default=1, ge=1, le=8)
+    #: run worker processes ``xfd serve`` starts (each executes one queued run at a time; 0: none here,
+    #: the runs wait for a worker of another instance or an ``xfd worker``)
+    run_workers: int = Field(default=1, ge=0, le=8)
+    #: seconds without a heartbeat after which a running run's worker counts as dead (the run is failed)
+    run_lease: float = Field(default=60.0, ge=2.0, le=86_400.0)
+    #: seconds between a worker's heartbeats (renewals of its lease); shorter than ``run_lease``
+    run_heartbeat: float = Field(default=5.0, gt=0.0, le=3600.0)
+    #: seconds an idle worker waits between looks at the queue
+    run_poll: float = Field(default=1.0, gt=0.0, le=60.0)
+    #: demands a run scores between two checks for a cancel
+    run_score_batch: int = Field(default=200, ge=1, le=100_000)
+    #: ``os.nice`` increment of a run worker process (0 = as the server; 19 = lowest priority)
+    worker_nice: int = Field(default=10, ge=0, le=19)
     #: indicators, weights and grades of the performance report (TOML; None: corpora/performance.toml)
     performance_config: str | None = None
     #: largest sum of request header name + value lengths (bytes) -> 431 beyond it
@@ -87,3 +98,11 @@ class Settings(BaseSettings):
 
             load_config(value)  # ConfigError is a ValueError naming the file and key
         return value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        """A worker must beat several times per lease, else live runs would be failed as dead."""
+        if self.run_heartbeat * 2 > self.run_lease:
+            raise ValueError(f"XFD_RUN_HEARTBEAT ({self.run_heartbeat} s) must be at most half of "
+                             f"XFD_RUN_LEASE ({self.run_lease} s)")
+        return self

@@ -42,6 +42,7 @@ COMMANDS: list[str] = [
     "calibrate",
     "index",
     "serve",
+    "worker",
     "keys",
     "users",
     "demo",

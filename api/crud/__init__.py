@@ -34,7 +34,17 @@ from xfd.api.crud.profiles import (
     profile_labels,
     upsert_profiles,
 )
-from xfd.api.crud.runs import Accepted, accept_run, create_run, fail_interrupted_runs, get_run, list_runs, set_run
+from xfd.api.crud.runs import (
+    Accepted,
+    accept_run,
+    cancel_run,
+    create_run,
+    expire_leases,
+    fail_interrupted_runs,
+    get_run,
+    list_runs,
+    set_run,
+)
 
 __all__ = [
     "change_demand_status",
@@ -49,7 +59,9 @@ __all__ = [
     "commit_profiles",
     "count_profiles",
     "create_key",
+    "cancel_run",
     "create_run",
+    "expire_leases",
     "ensure_enterprise",
     "fail_interrupted_runs",
     "get_profile",

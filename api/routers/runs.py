@@ -1,4 +1,4 @@
-"""Batch reassignment runs (office): start, poll, accept."""
+"""Batch reassignment runs (office): start (queued for a worker), poll, cancel, accept."""
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request, Response, status
 
 from xfd.api import crud
-from xfd.api.crud.runs import runs_query
+from xfd.api.crud.runs import public_status, runs_query
 from xfd.api.deps import RunsDep, SessionDep, StaffDep, field_error
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 from xfd.api.runs import check_solver
@@ -22,7 +22,10 @@ RunId = Annotated[str, Path(max_length=100, pattern=r"^[^\x00]+$")]
 def _public(run: AssignmentRun) -> dict[str, Any]:
     return {
         "id": run.id,
-        "status": run.status,
+        "status": public_status(run),
+        "state": run.status,
+        "phase": run.phase,
+        "cancel_requested": run.cancel_requested_at is not None,
         "progress": float(run.progress),
         "plan": run.plan,
         "reason": run.reason,
@@ -47,7 +50,7 @@ def start_run(
         except UnknownNameError as exc:
             raise field_error(["body", "solver"], str(exc)) from None
     run = runs.start(session, principal.key_id, body.demand_ids, body.solver, body.continuity_bonus, body.semester)
-    return RunStarted(id=run.id, status="running")
+    return RunStarted(id=run.id, status="running", state="queued")
 
 
 @router.get("", response_model=list[RunPublic], summary="分配任务列表 list runs (newest first)",
@@ -70,3 +73,12 @@ def get_run(run_id: RunId, _who: StaffDep, session: SessionDep) -> dict[str, Any
 def accept_run(run_id: RunId, principal: StaffDep, session: SessionDep) -> RunAccepted:
     run, assigned = crud.accept_run(session, run_id, principal)
     return RunAccepted(id=run.id, accepted_at=run.accepted_at, assigned=assigned)
+
+
+@router.post("/{run_id}/cancel", response_model=RunPublic,
+             summary="取消分配任务 cancel a queued or running run",
+             responses={409: {"description": "the run is already done, failed or cancelled"}})
+def cancel_run(run_id: RunId, _who: StaffDep, session: SessionDep, runs: RunsDep) -> dict[str, Any]:
+    """A queued run is ``cancelled`` at once; a running one gets ``cancel_requested`` and its worker
+    stops at the next phase boundary (poll until ``status`` is ``cancelled``)."""
+    return _public(runs.cancel(session, run_id))

@@ -112,12 +112,18 @@ class ApiKey(Base):
 
 
 class AssignmentRun(Base):
-    """A batch reassignment: ``status`` running|done|failed, ``progress`` in [0, 1]."""
+    """A batch reassignment: ``status`` queued|running|done|failed|cancelled, ``progress`` in [0, 1].
+
+    A worker claims a ``queued`` run (``owner``, ``claimed_at``), keeps ``heartbeat_at`` fresh while
+    it executes (a run whose heartbeat is older than the lease is failed: its worker died) and
+    stops between phases once ``cancel_requested_at`` is set (``xfd.api.crud.runs``, migration 0007).
+    """
 
     __tablename__ = "assignment_runs"
+    __table_args__ = (Index("ix_assignment_runs_claim", "status", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: the request options (demand ids, solver, continuity bonus)
@@ -128,6 +134,14 @@ class AssignmentRun(Base):
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the worker executing the run (``host:pid:hex``), None while queued
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: last sign of life of the owner; older than the lease -> the run is failed
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancel_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: what the worker is doing: queued, scoring, solving, storing (None for runs before 0007)
+    phase: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class IdempotencyRecord(Base):

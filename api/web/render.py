@@ -46,7 +46,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-RUN_LABELS = {"running": "运行中", "done": "已完成", "failed": "失败"}
+RUN_LABELS = {"queued": "排队中", "running": "运行中", "done": "已完成", "failed": "失败", "cancelled": "已取消"}
 KIND_LABELS = {"teacher": "教师", "student": "学生", "team": "团队"}
 ACTOR_LABELS = {"office": "办公室", "enterprise": "企业", "teacher": "教师", "admin": "管理员", "system": "系统", "demo": "演示数据"}
 

@@ -1,6 +1,7 @@
 """Office: batch runs (``/runs``): start one, watch its progress (a
-``<progress>`` bar refreshed by ``<meta http-equiv=refresh>``), review the
-plan (teams, unassigned with reasons, moves), accept it, export it to Excel.
+``<progress>`` bar refreshed by ``<meta http-equiv=refresh>``), cancel it while
+queued or running, review the plan (teams, unassigned with reasons, moves),
+accept it, export it to Excel.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from xfd.api import crud
+from xfd.api.crud.runs import ACTIVE
 from xfd.api.crud.teams import default_semester
 from xfd.api.deps import RunsDep, SessionDep
 from xfd.api.storage.models import AssignmentRun, DemandRow, ProfileRow
@@ -22,6 +24,8 @@ from xfd.api.web.render import PageRoute, page
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Office = Annotated[Viewer, Depends(require("office"))]
 OfficeForm = Annotated[Viewer, Depends(csrf_for("office"))]
+PHASE_LABELS = {"claimed": "已开始 started", "scoring": "评分中 scoring", "solving": "求解中 solving",
+                "storing": "保存中 storing"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -65,7 +69,15 @@ def run_page(request: Request, run_id: str, viewer: Office, session: SessionDep,
     run = crud.get_run(session, run_id)
     view = PlanView(session, run.plan) if run.plan else None
     flash = f"方案已采纳：{accepted} 个需求已组队。 Plan accepted: {accepted} demands teamed." if accepted else ""
-    return page(request, "run.html", viewer, run=run, plan=view, flash=flash, refresh=run.status == "running")
+    return page(request, "run.html", viewer, run=run, plan=view, flash=flash, refresh=run.status in ACTIVE,
+                PHASE_LABELS=PHASE_LABELS)
+
+
+@router.post("/runs/{run_id}/cancel", response_class=HTMLResponse)
+def cancel_run(run_id: str, viewer: OfficeForm, session: SessionDep, runs: RunsDep) -> Response:
+    """Cancel a queued or running run (a finished one: the 409 page naming its state)."""
+    runs.cancel(session, run_id)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
 @router.post("/runs/{run_id}/accept", response_class=HTMLResponse)

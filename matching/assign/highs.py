@@ -23,6 +23,17 @@ LP_METHODS: dict[str, str] = {"highs-ipm": "ipm", "highs-ds": "simplex", "highs"
 
 _banner_lock = threading.Lock()
 _banner_done = False
+#: HiGHS ``threads`` option of every new instance (None: HiGHS's own default); see ``set_threads``
+_threads: int | None = None
+
+
+def set_threads(n: int | None) -> None:
+    """Use ``n`` threads (>= 1) in every HiGHS instance created from now on in this process
+    (a run worker process sets 1, leaving the cores to the HTTP server); None: HiGHS's default."""
+    global _threads
+    if n is not None and n < 1:
+        raise ValueError(f"HiGHS threads must be >= 1 (or None), got {n}")
+    _threads = n
 
 
 def new_highs() -> highspy.Highs:
@@ -44,6 +55,8 @@ def new_highs() -> highspy.Highs:
                 os.close(saved)
             _banner_done = True
     h.setOptionValue("output_flag", False)
+    if _threads is not None:
+        h.setOptionValue("threads", _threads)
     return h
 
 
