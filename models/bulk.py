@@ -65,14 +65,21 @@ class Passages(NamedTuple):
 
 class IndexReport(NamedTuple):
     """One encoder's bulk run: ``texts`` distinct texts, ``cached`` already in the cache,
-    ``encoded`` encoded and written now (``cached + encoded == texts``), ``seconds`` wall time."""
+    ``encoded`` encoded and written now (``cached + encoded == texts``); wall seconds of the
+    ``setup`` (workers loading the model, cache lookups) and of encoding + writing (``seconds``)."""
 
     label: str
     encoder: str
     texts: int
     cached: int
     encoded: int
+    setup: float
     seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Texts encoded and written per second of ``seconds`` (0.0 when nothing was encoded)."""
+        return self.encoded / self.seconds if self.encoded and self.seconds > 0 else 0.0
 
 
 class Engine(Protocol):
@@ -166,6 +173,7 @@ def index_passages(passages: Passages, engine: Engine, batch: int = DEFAULT_BATC
         raise ValueError(f"{passages.label} encoder of the workers is {got_name!r} (dim {got_dim}), the scorer's is "
                          f"{name!r} (dim {dim}): build the same model on every node")
     todo = missing_texts(passages.texts, cache, name)
+    ready = time.perf_counter()
     if progress is not None and len(todo) < len(passages.texts):
         progress(len(passages.texts) - len(todo))
     batches = make_batches(todo, batch)
@@ -178,7 +186,7 @@ def index_passages(passages: Passages, engine: Engine, batch: int = DEFAULT_BATC
         if progress is not None:
             progress(len(texts))
     return IndexReport(passages.label, name, len(passages.texts), len(passages.texts) - len(todo), len(todo),
-                       time.perf_counter() - start)
+                       ready - start, time.perf_counter() - ready)
 
 
 # --------------------------------------------------------------------------- engines
@@ -235,6 +243,28 @@ def import_ray() -> Any:
     return ray
 
 
+#: seconds to wait for the head's port before giving up (Ray itself retries for minutes)
+PROBE_SECONDS = 5.0
+
+
+def probe_address(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """ConnectionError unless the ``host:port`` of a Ray address (``ray://host:port`` or ``host:port``)
+    accepts a TCP connection within ``timeout`` seconds; ``auto`` / ``local`` are not probed."""
+    import socket  # noqa: PLC0415
+
+    hostport = address.removeprefix("ray://")
+    if hostport in ("auto", "local"):
+        return
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConnectionError(f"Ray 地址无效 bad Ray address {address!r}: write ray://host:10001, host:6379 or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"无法连接 Ray cannot connect to Ray at {address}: "
+                              f"{exc.strerror or type(exc).__name__} (within {timeout:g} s)") from None
+
+
 @contextmanager
 def ray_connection(address: str | None = None, num_cpus: int | None = None) -> Iterator[Any]:
     """Ray, connected for the block: to ``address`` (``ray://head:10001``, ``head:6379``, ``auto``), or
@@ -249,6 +279,8 @@ def ray_connection(address: str | None = None, num_cpus: int | None = None) -> I
     if ray.is_initialized():
         yield ray
         return
+    if address:
+        probe_address(address)
     where: dict[str, Any] = {"address": address} if address else {"address": "local", "num_cpus": num_cpus}
     try:
         ray.init(**where, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)

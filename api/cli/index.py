@@ -13,7 +13,8 @@ cache and its keys are those of the scorer ``xfd score`` builds
   at the same path); the vectors come back here and this process writes them.
 
 Output (stdout): one line per encoder, ``<label> <encoder>: N texts, C cached,
-E encoded in S s (R texts/s)``; the progress bar goes to stderr.
+E encoded in S s (R texts/s) after T s setup`` (setup: workers loading the
+model, cache lookups); the progress bar goes to stderr.
 """
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ from typing import Any
 
 from xfd.api.cli import scoring
 from xfd.api.cli.common import CliError, Subparsers, err, load_settings, progress
+
+DESCRIPTION = ("把档案文件中评分要编码的文本预先编码进向量缓存，之后 xfd score / xfd serve 不再编码它们。\n"
+               "Encode the passages xfd score would encode for a profiles file into the embedding cache "
+               "(skipping cached ones), in this process or on a Ray cluster.")
+EPILOG = """examples:
+  xfd index --profiles P.jsonl                                   # this process
+  xfd index --profiles P.jsonl --engine ray --workers 2          # a Ray on this machine, 2 actors
+  xfd index --profiles P.jsonl --engine ray --ray-address ray://head:10001
+      every node needs xfd installed (pip install "xfd[ray]") and the model (e5-small is built on a
+      node's first use; a folder model must exist at the same path); this process writes the cache
+  RAY_ADDRESS=ray://head:10001 xfd index --profiles P.jsonl --engine ray
+"""
 
 
 def _scorer(model: str) -> Any:
@@ -40,7 +53,7 @@ def _scorer(model: str) -> Any:
 
 def _check(args: argparse.Namespace) -> None:
     from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
-    from xfd.models.bulk import check_engine, import_ray  # noqa: PLC0415
+    from xfd.models.bulk import check_engine, import_ray, probe_address  # noqa: PLC0415
 
     try:
         check_engine(args.engine)
@@ -54,11 +67,18 @@ def _check(args: argparse.Namespace) -> None:
         raise CliError(f"--worker-cpus 必须 >= 1 must be >= 1, got {args.worker_cpus}")
     if args.engine == "local" and (args.ray_address or args.workers is not None):
         raise CliError("--ray-address / --workers 需要 need --engine ray")
-    if args.engine == "ray":
+    if args.engine == "ray":  # before the model loads: a missing extra or a wrong address fails at once
         try:
-            import_ray()  # before the model loads: a missing extra fails at once
-        except ImportError as exc:
+            import_ray()
+            if _address(args):
+                probe_address(_address(args))
+        except (ImportError, ConnectionError) as exc:
             raise CliError(str(exc)) from None
+
+
+def _address(args: argparse.Namespace) -> str | None:
+    """``--ray-address``, else ``$RAY_ADDRESS`` (Ray's own variable), else None (a Ray on this machine)."""
+    return args.ray_address or os.environ.get("RAY_ADDRESS") or None
 
 
 def _run_engine(args: argparse.Namespace, model: str, jobs: list, batch: int) -> list:
@@ -72,7 +92,7 @@ def _run_engine(args: argparse.Namespace, model: str, jobs: list, batch: int) ->
     if args.engine == "local":
         return [one(job, bulk.local_engine(job)) for job in jobs]
     factories = bulk.worker_factories(model)
-    address = args.ray_address or os.environ.get("RAY_ADDRESS") or None
+    address = _address(args)
     local_cpus = None if address or args.workers is None else args.workers * args.worker_cpus
     reports = []
     with bulk.ray_connection(address, local_cpus):
@@ -99,9 +119,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, ConnectionError, bulk.WorkerError) as exc:
         raise CliError(" ".join(str(exc).split())) from None
     for r in reports:
-        rate = r.encoded / r.seconds if r.seconds > 0 else 0.0
         print(f"{r.label} {r.encoder}: {r.texts} texts, {r.cached} cached, {r.encoded} encoded "
-              f"in {r.seconds:.1f} s ({rate:.1f} texts/s)")
+              f"in {r.seconds:.1f} s ({r.rate:.1f} texts/s) after {r.setup:.1f} s setup")
     return 0
 
 
@@ -109,10 +128,10 @@ def register(sub: Subparsers) -> None:
     from xfd.models.bulk import DEFAULT_BATCH, ENGINES  # noqa: PLC0415
 
     p = sub.add_parser("index", help="把档案文本编码进向量缓存 encode the profiles' passages into the embedding cache",
-                       description=__doc__.split("\n\n")[0])
+                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profiles", required=True, help="profiles file (.jsonl/.csv/.xlsx)")
     p.add_argument("--model", default=None, help="e5-small (default: $XFD_MODEL), minilm, or a SentenceTransformer folder")
-    p.add_argument("--engine", default="local", help=f"{' | '.join(ENGINES)} (default local: this process)")
+    p.add_argument("--engine", default="local", metavar="|".join(ENGINES), help=f"{' | '.join(ENGINES)} (default local: this process)")
     p.add_argument("--ray-address", default=None, metavar="ADDRESS",
                    help="Ray 集群地址 Ray cluster (ray://head:10001, head:6379, auto); default $RAY_ADDRESS, "
                         "else a Ray on this machine for the run")
