@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -167,14 +168,18 @@ class RunWorker:
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.executed: list[str] = []     # ids of the runs this worker claimed, in order
+        self._next_expiry = 0.0           # monotonic time of the next expire_leases
 
     # -- loop -----------------------------------------------------------------------------
     def run_once(self) -> str | None:
-        """Fail expired leases, claim the oldest queued run and execute it; its id, or None when none was queued."""
+        """Fail expired leases (at most every ``heartbeat`` s), claim the oldest queued run and execute
+        it; its id, or None when none was queued."""
         with self._sessions() as s:
-            expired = run_queue.expire_leases(s, self.lease)
-            if expired:
-                log.warning("%d assignment run(s) failed: their worker stopped answering", expired)
+            if time.monotonic() >= self._next_expiry:
+                self._next_expiry = time.monotonic() + self.heartbeat
+                expired = run_queue.expire_leases(s, self.lease)
+                if expired:
+                    log.warning("%d assignment run(s) failed: their worker stopped answering", expired)
             run = run_queue.claim_run(s, self.owner)
         if run is None:
             return None
