@@ -325,3 +325,35 @@ def test_queued_run_answers_running_and_can_be_cancelled_over_http(url: str) -> 
         r = c.post(f"/v1/assignment-runs/{rid}/cancel", headers=office)
         assert r.status_code == 409 and "cancelled" in r.json()["detail"]
         assert c.post(f"/v1/assignment-runs/{rid}/accept", headers=office).status_code == 409
+
+
+# -- migration 0007 -------------------------------------------------------------------------------
+def test_migration_0007_keeps_old_runs_and_a_left_running_one_is_failed(tmp_path: Path) -> None:
+    """A database at 0006 with a done run and a run left ``running`` by an old process: after the
+    upgrade the done run is untouched and the running one (no heartbeat) is failed by the first
+    lease check, never claimed; downgrading to 0006 drops the columns again."""
+    from alembic import command
+
+    from xfd.api.storage.db import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+        for rid, status in (("old-done", "done"), ("old-running", "running")):
+            conn.execute(sa.text("INSERT INTO assignment_runs (id, status, progress, params, created_at) "
+                                 "VALUES (:i, :s, 0.5, '{}', '2026-11-30 10:00:00')"), {"i": rid, "s": status})
+    upgrade_to_head(engine)
+    sessions = make_session_factory(engine)
+    with sessions() as s:
+        assert rq.claim_run(s, "w") is None
+        assert rq.expire_leases(s, 60.0) == 1
+        assert crud.get_run(s, "old-done").status == "done"
+        assert crud.get_run(s, "old-running").status == "failed"
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("assignment_runs")}
+    assert "owner" not in columns and "heartbeat_at" not in columns and "status" in columns
+    engine.dispose()
