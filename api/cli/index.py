@@ -12,6 +12,11 @@ cache and its keys are those of the scorer ``xfd score`` builds
   and the model (``e5-small`` is built on a node's first use; a folder model
   at the same path); the vectors come back here and this process writes them.
 
+The vectors go where the service reads them: the database's table when
+``XFD_EMBEDDING_CACHE`` says so (``auto``, the default: when ``--database-url`` /
+``XFD_DATABASE_URL`` is PostgreSQL), else the file ``<XFD_CACHE_DIR>/embeddings.sqlite``
+that ``xfd score`` reads.
+
 Output (stdout): one line per encoder, ``<label> <encoder>: N texts, C cached,
 E encoded in S s (R texts/s) after T s setup`` (setup: workers loading the
 model, cache lookups); the progress bar goes to stderr.
@@ -20,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from xfd.api.cli import scoring
-from xfd.api.cli.common import CliError, Subparsers, err, load_settings, progress
+from xfd.api.cli.common import CliError, Subparsers, add_database_argument, err, load_settings, migrated_engine, progress
 
 DESCRIPTION = ("把档案文件中评分要编码的文本预先编码进向量缓存，之后 xfd score / xfd serve 不再编码它们。\n"
                "Encode the passages xfd score would encode for a profiles file into the embedding cache "
@@ -38,15 +45,31 @@ EPILOG = """examples:
 """
 
 
-def _scorer(model: str) -> Any:
-    """The unfitted scorer ``xfd score`` would fit for ``model`` (same texts, cache and keys)."""
+@contextmanager
+def _embedding_store(settings: Any) -> Iterator[Any]:
+    """The database's embedding cache when ``XFD_EMBEDDING_CACHE`` (``auto``: a PostgreSQL
+    ``XFD_DATABASE_URL``) says so, on the migrated database; else None (the file cache)."""
+    from xfd.api.sync import embedding_cache_kind, embedding_store  # noqa: PLC0415
+
+    if embedding_cache_kind(settings) != "database":
+        yield None
+        return
+    engine = migrated_engine(settings.database_url)
+    try:
+        yield embedding_store(settings, engine)
+    finally:
+        engine.dispose()
+
+
+def _scorer(model: str, store: Any) -> Any:
+    """The unfitted scorer ``xfd score`` / ``xfd serve`` fit for ``model`` (same texts, cache and keys)."""
     from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
     from xfd.models.pipeline import LEXICAL, make_scorer  # noqa: PLC0415
 
     if model == LEXICAL:
         raise CliError(f"--model {LEXICAL}: 没有向量可编码 has no vectors to encode")
     try:
-        return make_scorer(model)
+        return make_scorer(model, embedding_cache=store)
     except UnknownNameError as exc:
         raise CliError(str(exc)) from None
 
@@ -110,14 +133,15 @@ def run(args: argparse.Namespace) -> int:
     profiles = scoring.read_records(read_profiles, args.profiles)
     if not profiles:
         raise CliError(f"{args.profiles}: 没有人员档案 no profiles")
-    model = load_settings(model=args.model).model
-    scorer = _scorer(model)
-    jobs = bulk.scorer_passages(scorer, profiles)
-    err(f"xfd: 正在编码 encoding the passages of {len(profiles)} 份档案 profiles ({args.engine}) …")
-    try:
-        reports = _run_engine(args, model, jobs, args.batch)
-    except (ValueError, ConnectionError, bulk.WorkerError) as exc:
-        raise CliError(" ".join(str(exc).split())) from None
+    settings = load_settings(args.database_url, args.model)
+    with _embedding_store(settings) as store:
+        jobs = bulk.scorer_passages(_scorer(settings.model, store), profiles)
+        where = getattr(bulk.cached_parts(jobs[0].encoder).cache, "path", "?") if jobs else "-"
+        err(f"xfd: 正在编码 encoding the passages of {len(profiles)} 份档案 profiles ({args.engine}) -> {where} …")
+        try:
+            reports = _run_engine(args, settings.model, jobs, args.batch)
+        except (ValueError, ConnectionError, bulk.WorkerError) as exc:
+            raise CliError(" ".join(str(exc).split())) from None
     for r in reports:
         print(f"{r.label} {r.encoder}: {r.texts} texts, {r.cached} cached, {r.encoded} encoded "
               f"in {r.seconds:.1f} s ({r.rate:.1f} texts/s) after {r.setup:.1f} s setup")
@@ -140,4 +164,5 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--worker-cpus", type=int, default=1, metavar="C", help="CPUs (torch threads) per Ray actor (default 1)")
     p.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="N",
                    help=f"texts per batch: one task, one cache write (default {DEFAULT_BATCH})")
+    add_database_argument(p)  # with XFD_EMBEDDING_CACHE=database (auto: a PostgreSQL URL) the vectors go there
     p.set_defaults(func=run)

@@ -51,7 +51,8 @@ def fakes(tmp_path, monkeypatch):
     Ray workers build the same HashingEncoders (xfd's own class, importable on every worker)."""
     monkeypatch.setenv("XFD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    for var in ("RAY_ADDRESS", "XFD_DATABASE_URL", "XFD_EMBEDDING_CACHE", "XFD_MODEL"):
+        monkeypatch.delenv(var, raising=False)
     made: dict[str, Recording] = {}
 
     def load(name, cache_dir=None):
@@ -106,6 +107,28 @@ def test_ray_index_stores_the_same_arrays_as_local(tmp_path, fakes, monkeypatch,
     assert all(np.array_equal(on_ray[k], local[k]) for k in local)
 
 
+def test_database_cache_is_filled_and_read_by_the_service_scorer(tmp_path, fakes, monkeypatch, capsys) -> None:
+    """XFD_EMBEDDING_CACHE=database: the vectors go to the database's table (here SQLite; auto picks it for
+    PostgreSQL), where a scorer built like the service's (make_scorer with that store) finds them."""
+    from xfd.api.storage.embeddings import DatabaseEmbeddingCache
+    from xfd.models.pipeline import make_scorer
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    monkeypatch.setenv("XFD_EMBEDDING_CACHE", "database")
+    p = _write(tmp_path / "p.jsonl", PROFILES)
+    assert _index(p, "--database-url", url) == 0
+    assert "x.db" in capsys.readouterr().err
+    assert not (tmp_path / "cache" / "embeddings.sqlite").exists()
+    with DatabaseEmbeddingCache.from_url(url) as store:
+        assert store.count("fake-e5-small") == len({t for _, t in fakes["e5-small"].seen}) > 3
+        assert store.count("fake-minilm") == 1
+        fakes.clear()
+        from xfd.matching.readers import read_profiles
+
+        make_scorer("e5-small", embedding_cache=store).fit(read_profiles(p))
+    assert not [t for enc in fakes.values() for role, t in enc.seen if role == "passage"]
+
+
 @pytest.mark.parametrize(
     ("args", "content", "needle"),
     [
@@ -119,6 +142,8 @@ def test_ray_index_stores_the_same_arrays_as_local(tmp_path, fakes, monkeypatch,
         (("--engine", "ray", "--ray-address", "127.0.0.1:1"), "ok", "cannot connect to Ray at 127.0.0.1:1"),
         (("--engine", "ray", "--ray-address", "head"), "ok", "bad Ray address 'head'"),
         (("--model", "lexical"), "ok", "--model lexical"),
+        # XFD_EMBEDDING_CACHE=auto: a PostgreSQL URL means the database's cache (none listens here)
+        (("--database-url", "postgresql+psycopg://x:y@127.0.0.1:1/none"), "ok", "cannot open database"),
         (("--model", "no-such-model"), "ok", "no-such-model"),
     ],
 )
