@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from xfd.api.crud.calibration import active_fusion
 from xfd.api.crud.profiles import load_profiles
@@ -55,7 +56,7 @@ def embedding_cache_kind(settings: Settings) -> str:
     """``"database"`` or ``"file"``: ``settings.embedding_cache`` with ``auto`` resolved by the URL's backend."""
     kind = settings.embedding_cache
     if kind == "auto":
-        return "database" if settings.database_url.startswith("postgresql") else "file"
+        return "database" if make_url(settings.database_url).get_backend_name() == "postgresql" else "file"
     return kind
 
 
