@@ -213,6 +213,14 @@ class MatchEngine:
             self._next_check = time.monotonic() + self.check_interval
         self.check_version()
 
+    def _note_version(self, version: int | None) -> None:
+        """Remember ``version`` as known (a refit is loading it) unless a newer one was seen."""
+        if version is None:
+            return
+        with self._cond:
+            if self._known_version is None or version > self._known_version:
+                self._known_version = version
+
     def invalidate(self) -> None:
         """Profiles changed: refit soon in the background (coalesced)."""
         with self._cond:
@@ -237,6 +245,7 @@ class MatchEngine:
                     return
             try:
                 version = self._version() if self._version is not None else None  # before the profiles
+                self._note_version(version)  # a check seeing it meanwhile needs no second refit
                 if self._load_fusion is not None:
                     fusion = self._load_fusion()
                 profiles = self._load_profiles()
@@ -253,8 +262,6 @@ class MatchEngine:
             with self._cond:
                 self._fitted, self._profiles, self._fit_generation = fitted, profiles, generation
                 self.fit_version = version
-                if version is not None and (self._known_version is None or version > self._known_version):
-                    self._known_version = version
                 if self._load_fusion is not None:
                     self._fusion = fusion
                 self.fit_count += 1 if profiles else 0

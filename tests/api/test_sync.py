@@ -201,6 +201,32 @@ class FusionScorer(FakeScorer):
         self.fusion = fusion
 
 
+def test_the_writer_refits_once_for_its_own_write() -> None:
+    gate = threading.Event()
+    gate.set()
+    fits: list[int] = []
+
+    class Gated(FakeScorer):
+        def fit(self, profiles):
+            assert gate.wait(10)
+            fits.append(len(profiles))
+            return super().fit(profiles)
+
+    shared = Shared([P1])
+    eng = engine_on(shared, interval=3600, scorer=Gated)
+    assert ids(eng) == ["T1"] and fits == [1]
+    gate.clear()
+    shared.write(P2)
+    before = len(shared.reads)
+    eng.invalidate()                      # the router, right after its commit
+    wait_for(lambda: shared.reads[before:] == ["version", "profiles"])  # the refit read both, waits in fit
+    assert eng.check_version() is False   # the NOTIFY / poll of its own write: already being loaded
+    gate.set()
+    wait_for(lambda: eng.index_ready)
+    assert ids(eng) == ["T1", "T2"] and fits == [1, 2]
+    eng.close()
+
+
 def test_active_calibration_is_read_at_every_refit() -> None:
     shared = Shared([P1])
     active = {"fusion": None}
