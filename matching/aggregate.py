@@ -25,6 +25,33 @@ def owner_layout(owner: np.ndarray, n_profiles: int) -> tuple[np.ndarray, np.nda
     return idx, mask
 
 
+#: Widest layout whose top-k is selected by a compare-exchange network across slots (wider: a partition).
+NETWORK_WIDTH = 8
+#: Values gathered per block (rows x width x profiles): temporaries stay small
+#: enough to be reused from the heap and to sit in cache.
+BLOCK_VALUES = 1 << 16
+
+
+def _top_sum(slots: np.ndarray, kk: int) -> np.ndarray:
+    """Sum of the ``kk`` largest values over axis 1 of ``slots`` (b, width, n_profiles);
+    -inf entries (padding) count as 0 when they are among them."""
+    width = slots.shape[1]
+    if kk == 1:
+        return slots.max(axis=1)
+    if width <= NETWORK_WIDTH:
+        # odd-even transposition sort of the slots, elementwise over (b, n_profiles)
+        rows = [slots[:, j] for j in range(width)]
+        for r in range(width):
+            for j in range(r % 2, width - 1, 2):
+                lo, hi = np.minimum(rows[j], rows[j + 1]), np.maximum(rows[j], rows[j + 1])
+                rows[j], rows[j + 1] = lo, hi
+        top = np.stack(rows[width - kk :], axis=1)
+    else:
+        top = np.partition(slots, width - kk, axis=1)[:, width - kk :]
+    top[np.isneginf(top)] = 0.0  # fewer than k documents: the padding adds nothing
+    return top.sum(axis=1)
+
+
 def topk_mean(
     doc_scores: np.ndarray,
     owner: np.ndarray,
@@ -39,26 +66,44 @@ def topk_mean(
 
     ``weights`` (n_docs,) multiply document scores before ranking.  A profile
     with fewer than ``k`` documents averages those it has.  ``layout`` is
-    ``owner_layout(owner, n_profiles)`` when the caller has it already.
+    ``owner_layout(owner, n_profiles)`` when the caller has it already;
+    ``chunk`` bounds the rows per block (also bounded by ``BLOCK_VALUES``).
+
+    Each block of rows is gathered once, slots first, into (rows, width,
+    n_profiles) with the padding slots reading an extra column (-inf, or 0 when
+    every document is averaged), so each reduction runs over contiguous rows.
     """
     if doc_scores.ndim != 2 or doc_scores.shape[1] != len(owner):
         raise ValueError(f"doc_scores has {doc_scores.shape[-1]} columns but owner has {len(owner)} entries")
     n_q = doc_scores.shape[0]
     out = np.full((n_q, n_profiles), empty, dtype=np.float64)
-    if len(owner) == 0 or n_q == 0:
+    n_docs = len(owner)
+    if n_docs == 0 or n_q == 0:
         return out
     idx, mask = layout if layout is not None else owner_layout(owner, n_profiles)
-    has = mask.any(axis=1)
-    kk = max(1, min(k, idx.shape[1]))
-    counts = np.minimum(mask.sum(axis=1), kk).astype(np.float64)
-    w = np.ones(len(owner)) if weights is None else np.asarray(weights, dtype=np.float64)
+    width = idx.shape[1]
+    kk = max(1, min(k, width))
+    n_has = mask.sum(axis=1)
+    none = n_has == 0
+    counts = np.maximum(np.minimum(n_has, kk), 1).astype(np.float64)
+    gather = np.where(mask, idx, n_docs).T  # (width, n_profiles); padding reads the extra column
+    pad = 0.0 if kk == width else -np.inf
+    chunk = max(1, min(chunk, BLOCK_VALUES // (width * max(n_profiles, 1))))
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    ext = np.empty((min(chunk, n_q), n_docs + 1), dtype=np.float64)
     for s in range(0, n_q, chunk):
-        block = doc_scores[s : s + chunk].astype(np.float64) * w  # (b, n_docs)
-        g = block[:, idx]  # (b, n_profiles, width)
-        g = np.where(mask[None], g, -np.inf)
-        if kk < g.shape[2]:
-            g = -np.partition(-g, kk - 1, axis=2)[:, :, :kk]
-        g = np.where(np.isfinite(g), g, 0.0)
-        res = g.sum(axis=2) / np.maximum(counts, 1)[None]
-        out[s : s + chunk] = np.where(has[None], res, empty)
+        block = doc_scores[s : s + chunk]
+        b = block.shape[0]
+        e = ext[:b]
+        if w is None:
+            e[:, :n_docs] = block
+        else:
+            np.multiply(block, w, out=e[:, :n_docs])
+        e[:, n_docs] = pad
+        slots = e[:, gather]  # (b, width, n_profiles)
+        res = slots.sum(axis=1) if kk == width else _top_sum(slots, kk)
+        if kk > 1:
+            res /= counts
+        res[:, none] = empty
+        out[s : s + b] = res
     return out

@@ -14,6 +14,7 @@ figure in ``benchmarks/README.md``.  The tokenizer is passed in (any callable
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -79,12 +80,29 @@ class LexicalIndex(BaseEstimator):
         """Unit-length sparse (n_queries, n_terms) TF-IDF query vectors, float64; unknown terms dropped."""
         if self.query_counts_ is None:
             return sp.csr_matrix((len(token_lists), 0), dtype=np.float64)
-        counts = self.query_counts_.transform(list(token_lists))
-        return sp.csr_matrix(self.tfidf_.transform(counts, copy=False))
+        return sp.csr_matrix(self.tfidf_.transform(self.query_counts(token_lists), copy=False))
+
+    def query_counts(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
+        """Term counts (n_queries, n_terms) float64 CSR with sorted indices, unknown terms
+        dropped: what ``query_counts_.transform`` gives, in one vocabulary lookup per token."""
+        lists = list(token_lists)
+        get = self.vocabulary_.get
+        ids = np.fromiter((get(t, -1) for t in chain.from_iterable(lists)), dtype=np.int64)
+        rows = np.repeat(np.arange(len(lists)), [len(t) for t in lists])
+        keep = ids >= 0
+        counts = sp.coo_matrix((np.ones(int(keep.sum())), (rows[keep], ids[keep])),
+                               shape=(len(lists), len(self.vocabulary_))).tocsr()  # duplicates summed
+        counts.sort_indices()
+        return counts
 
     def similarity(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> np.ndarray:
         """Dense (n_queries, n_docs) cosine similarities in [0, 1], float64."""
         toks = list(tokens) if tokens is not None else [self.tokenizer(t) for t in texts]
         q = self.query_matrix(toks)
-        s = np.asarray((q @ self.doc_matrix_t_).toarray(), dtype=np.float64)
-        return np.clip(s, 0.0, 1.0)
+        # only the document rows of the queries' terms, in float64: the product never
+        # converts the whole float32 document matrix (a copy of it per call otherwise)
+        cols = np.unique(q.indices)
+        sub = self.doc_matrix_t_[cols].astype(np.float64)
+        qs = sp.csr_matrix((q.data, np.searchsorted(cols, q.indices), q.indptr), shape=(q.shape[0], len(cols)))
+        s = (qs @ sub).toarray()
+        return np.clip(s, 0.0, 1.0, out=s)

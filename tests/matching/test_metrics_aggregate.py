@@ -45,3 +45,18 @@ def test_topk_mean_matches_brute_force(k: int) -> None:
 def test_topk_mean_checks_shapes() -> None:
     with pytest.raises(ValueError, match="3 columns but owner has 2"):
         topk_mean(np.zeros((1, 3)), np.array([0, 1]), 2)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 9, 14])
+def test_topk_mean_brute_force_narrow_and_wide_layouts(k: int) -> None:
+    """Both selection paths (network for narrow layouts, partition for wide ones), ties, empty profiles."""
+    rng = np.random.default_rng(100 + k)
+    for max_docs in (4, 12):  # widest profile: 4 (network) or 12 (> NETWORK_WIDTH: partition)
+        counts = rng.integers(0, max_docs + 1, 9)
+        counts[0], counts[1] = max_docs, 0
+        owner = rng.permutation(np.repeat(np.arange(9), counts))
+        scores = np.round(rng.normal(size=(5, len(owner))), 1)  # rounded: many ties
+        got = topk_mean(scores, owner, 9, k=k, empty=-3.0, chunk=2)
+        for q, p in itertools.product(range(5), range(9)):
+            vals = sorted(scores[q, owner == p], reverse=True)[:k]
+            assert got[q, p] == pytest.approx(float(np.mean(vals)) if vals else -3.0)
