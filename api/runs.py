@@ -147,14 +147,14 @@ class RunWorker:
     """Claims queued runs from the database and executes them, one at a time.
 
     ``engine`` scores (the service's own engine in thread mode, a private one in a worker
-    process); ``refresh`` (optional) runs after each claim, before scoring — the worker process
-    uses it to pick up the active calibration and the current profiles.  ``lease`` and
-    ``heartbeat`` are seconds; ``score_batch`` demands are scored between two cancel checks."""
+    process; either follows the shared version counter, so a run scores the database's current
+    profiles with the active calibration).  ``lease`` and ``heartbeat`` are seconds;
+    ``score_batch`` demands are scored between two cancel checks; ``on_phase`` is called at
+    every phase boundary (tests)."""
 
     def __init__(self, sessions: sessionmaker[Session], engine: MatchEngine, planner: Planner, *,
                  owner: str | None = None, lease: float = 60.0, heartbeat: float = 5.0, poll: float = 1.0,
-                 score_batch: int = 200, refresh: Callable[[], None] | None = None,
-                 on_phase: PhaseHook | None = None) -> None:
+                 score_batch: int = 200, on_phase: PhaseHook | None = None) -> None:
         if not 0 < heartbeat < lease:
             raise ValueError(f"heartbeat ({heartbeat} s) must be positive and shorter than the lease ({lease} s)")
         if score_batch < 1:
@@ -162,7 +162,7 @@ class RunWorker:
         self.owner = owner or worker_id()
         self._sessions, self._engine, self._planner = sessions, engine, planner
         self.lease, self.heartbeat, self.poll, self.score_batch = lease, heartbeat, poll, score_batch
-        self._refresh, self._on_phase = refresh, on_phase
+        self._on_phase = on_phase
         self._wake = threading.Event()
         #: set to stop: ``serve`` returns, a run in progress stops at its next phase boundary
         self.stopping = threading.Event()
@@ -232,7 +232,7 @@ class RunWorker:
 
     def _score(self, run_id: str, beat: Heartbeat, demands: list[Demand]):  # noqa: ANN202
         """``(profiles, scores (n_demands, n_profiles), required)`` in batches of ``score_batch`` demands,
-        a checkpoint before each; restarts when the index changed between batches (other profiles)."""
+        a checkpoint before each; restarts when the index changed between batches (other profile ids)."""
         for _attempt in range(3):
             profiles: list[Profile] | None = None
             blocks: list[np.ndarray] = []
@@ -258,8 +258,6 @@ class RunWorker:
                 params = dict(run.params or {})
                 with self._sessions() as s:
                     demands = planned_demands(s, params.get("demand_ids"), params.get("semester") or default_semester())
-                if self._refresh is not None:
-                    self._refresh()
                 if demands:
                     profiles, scores, required = self._score(run_id, beat, demands)
                 else:

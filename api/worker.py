@@ -119,7 +119,7 @@ class WorkerPool:
         self._watch: threading.Thread | None = None
 
     def _spawn(self) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "xfd.api.cli", "worker", "--exit-with-parent"]
+        cmd = [sys.executable, "-m", "xfd.api.cli", "worker", "--parent", str(os.getpid())]
         return subprocess.Popen(cmd, env=worker_environment(os.environ, self.settings))
 
     def start(self) -> None:

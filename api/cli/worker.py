@@ -15,7 +15,8 @@ from xfd.api.cli.common import CliError, Subparsers, add_database_argument, err,
 
 
 def _watch_parent(stop: threading.Event, parent: int) -> None:
-    """Set ``stop`` when the process that started this one is gone (its pid is no longer our parent)."""
+    """Set ``stop`` once ``parent`` is no longer this process's parent (it exited; this one was
+    re-parented) — also when that happened before this check started."""
     while not stop.wait(1.0):
         if os.getppid() != parent:
             stop.set()
@@ -34,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
     niceness = make_quiet(settings.worker_nice)
     worker = WorkerProcess(settings)
     stop_on_signals(worker.stop)
-    if args.exit_with_parent:
-        threading.Thread(target=_watch_parent, args=(worker.stop, os.getppid()), daemon=True).start()
+    if args.parent is not None:
+        threading.Thread(target=_watch_parent, args=(worker.stop, args.parent), daemon=True).start()
     err(f"批量任务进程 run worker {worker.worker.owner} (nice {niceness}, model {settings.model})")
     try:
         worker.prepare()
@@ -53,6 +54,6 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--nice", type=int, default=None,
                    help="CPU priority increment 0..19 (default: $XFD_WORKER_NICE or 10)")
     p.add_argument("--once", action="store_true", help="exit when the queue is empty instead of waiting for runs")
-    p.add_argument("--exit-with-parent", action="store_true",
-                   help="stop when the process that started this one exits (used by xfd serve)")
+    p.add_argument("--parent", type=int, default=None, metavar="PID",
+                   help="stop when process PID (the xfd serve that started this worker) exits")
     p.set_defaults(func=run)

@@ -136,3 +136,15 @@ def test_serve_with_two_http_workers_and_a_run_worker(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert "run worker stopped after 1 run(s)" in server.tail(100_000)   # the worker ended with the server
+
+
+def test_a_worker_exits_when_its_parent_is_gone(tmp_path: Path) -> None:
+    """``xfd worker --parent PID`` stops when PID is not its parent — here a process that already
+    exited before the worker started (the worker's parent is this test, not PID)."""
+    url, _sessions_ = _sessions(tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    env = {**os.environ, "XFD_DATABASE_URL": url, "XFD_MODEL": "lexical", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "xfd.api.cli", "worker", "--parent", str(gone.pid)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "after 0 run(s)" in done.stderr, done.stderr
