@@ -116,7 +116,7 @@ def fresh_copy(scorer, db_path: str | os.PathLike):
         e = getattr(scorer, attr, None)
         if e is not None:
             inner = e.encoder if isinstance(e, CachedEncoder) else e
-            s.set_params(**{attr: CachedEncoder(inner, EmbeddingCache(db_path))})
+            s.set_params(**{attr: CachedEncoder(inner, EmbeddingCache(db_path), memory=False)})
     return s
 
 

@@ -86,16 +86,20 @@ class LazyEncoder(SharedResource):
 
 def cached_encoder(encoder: Encoder, cache_dir: Path | None, store: EmbeddingStore | None = None) -> Encoder:
     """``encoder`` behind the persistent embedding cache (raw vectors): ``store`` when given (e.g. the
-    service's database, ``XFD_EMBEDDING_CACHE``), else the file ``<cache>/embeddings.sqlite``."""
+    service's database, ``XFD_EMBEDDING_CACHE``), else the file ``<cache>/embeddings.sqlite``.
+
+    No in-process copy per text (``memory=False``): the fitted index holds the document
+    vectors already, and a second copy of 40,000 of them cost ~270 MiB of peak RSS at
+    10k profiles (``benchmarks/README.md``); a lookup goes to the store instead."""
     from xfd.models.cache import CachedEncoder, EmbeddingCache  # noqa: PLC0415
     from xfd.models.loader import default_cache_dir  # noqa: PLC0415
 
     if store is not None:
-        return CachedEncoder(encoder, store)
+        return CachedEncoder(encoder, store, memory=False)
 
     root = cache_dir or default_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
-    return CachedEncoder(encoder, EmbeddingCache(root / "embeddings.sqlite"))
+    return CachedEncoder(encoder, EmbeddingCache(root / "embeddings.sqlite"), memory=False)
 
 
 def adapted(model: str, encoder: Encoder) -> Encoder:
