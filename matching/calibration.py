@@ -30,7 +30,8 @@ from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
 from xfd.matching import memory as memory_mod
-from xfd.matching.memory import MemoryItem, VerdictMemory
+from xfd.matching.memory import MemoryItem, VerdictMemory, memory_from_json, memory_to_json
+from xfd.matching.metrics import ndcg_at_k
 from xfd.matching.readers import RecordError
 from xfd.matching.scoring import Features, Fusion
 
@@ -40,6 +41,8 @@ VERDICTS = ("accepted", "rejected")
 #: feature columns of a pair matrix, in this order (weights of the same names in ``Fusion``)
 COLUMNS = ("dense", "centroid", "lexical")
 MAX_FOLDS = 5
+#: standard errors the held-out per-demand gain must clear (see :func:`gain_is_clear`)
+SIGNIFICANCE = 2.0
 #: L2 strength on the standardised weights (per verdict, so it fades as verdicts accumulate)
 L2 = 1.0
 
@@ -60,6 +63,9 @@ class Figures(NamedTuple):
     pairwise: float | None
     auc: float | None
     log_loss: float
+    #: nDCG@10 over every profile (accepted = relevant, all others not) of the demands with an
+    #: accepted verdict; None when not measured (no full rankings given)
+    ndcg: float | None = None
 
 
 class Calibration(NamedTuple):
@@ -148,6 +154,22 @@ def pairwise(z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float | None:
     return good / total if total else None
 
 
+def gain_is_clear(after: np.ndarray, before: np.ndarray, y: np.ndarray, groups: np.ndarray) -> bool:
+    """True when the per-demand pairwise gain of logits ``after`` over ``before`` (demands with both
+    an accepted and a rejected verdict) has mean > SIGNIFICANCE standard errors: a gain a few
+    demands' noise could give is not taken."""
+    diffs = []
+    for g in np.unique(groups):
+        m = groups == g
+        a, b = pairwise(after[m], y[m], groups[m]), pairwise(before[m], y[m], groups[m])
+        if a is not None and b is not None:
+            diffs.append(a - b)
+    if len(diffs) < 2:
+        return False
+    d = np.asarray(diffs)
+    return bool(d.mean() - SIGNIFICANCE * d.std(ddof=1) / math.sqrt(len(d)) > 0)
+
+
 def figures(z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Figures:
     """:class:`Figures` of logits ``z`` against labels ``y`` (bool) grouped by demand."""
     auc = float(roc_auc_score(y, z)) if 0 < y.sum() < len(y) else None
@@ -156,10 +178,10 @@ def figures(z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Figures:
 
 
 # ----------------------------------------------------------------------------- fitting
-def _logistic(x: np.ndarray, y: np.ndarray, bias0: float, w0: np.ndarray, active: np.ndarray
-              ) -> tuple[float, np.ndarray]:
+def _logistic(x: np.ndarray, y: np.ndarray, bias0: float, w0: np.ndarray, active: np.ndarray,
+              offset: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Class-balanced L2 logistic regression, weights >= 0 (inactive ones 0), from (bias0, w0):
-    (bias, weights) in the units of ``x``'s columns."""
+    (bias, weights) in the units of ``x``'s columns; ``offset`` (n,) a fixed logit added to each row."""
     act = np.asarray(active, dtype=bool)
     scale = np.where(act, x.std(axis=0), 1.0)
     scale = np.where(scale > 1e-9, scale, 1.0)
@@ -168,9 +190,10 @@ def _logistic(x: np.ndarray, y: np.ndarray, bias0: float, w0: np.ndarray, active
     sw = np.where(y, n / (2 * n_pos), n / (2 * (n - n_pos)))
     sign = np.where(y, 1.0, -1.0)
     lam = L2 / n
+    off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = theta[0] + xs @ theta[1:]
+        z = off + theta[0] + xs @ theta[1:]
         m = -sign * z
         value = float((sw * np.logaddexp(0.0, m)).mean() + 0.5 * lam * theta[1:] @ theta[1:])
         g = sw * -sign / (1.0 + np.exp(-np.clip(m, -60, 60))) / n
@@ -214,7 +237,8 @@ def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, default: Fusi
 
 def _better(after: Figures, before: Figures) -> bool:
     """Ordering strictly better on the primary measure (pairwise when defined, else AUC)
-    and no worse on pairwise or AUC."""
+    and no worse on pairwise or AUC.  (``ndcg`` is reported, not judged: with verdicts on the
+    top of each ranking only, the unjudged profiles a memory brings up count as misses.)"""
     for a, b in ((after.pairwise, before.pairwise), (after.auc, before.auc)):
         if a is not None and b is not None and a < b - 1e-12:
             return False
@@ -233,10 +257,15 @@ class MemoryInputs(NamedTuple):
     texts: Sequence[str]
     vectors: Any
     pair_profiles: Sequence[str]
+    #: (n_demands, len(profile_ids)) the default logits of every profile (full rankings), or None
+    base: np.ndarray | None = None
+    profile_ids: Sequence[str] = ()
 
 
 #: (tau, null) kernels of the verdict memory tried on held-out folds (see ``matching.memory``)
-KERNELS = ((0.25, 2.0), (0.5, 2.0), (0.5, 3.0), (1.0, 2.0))
+KERNELS = ((0.25, 2.0), (0.5, 2.0), (1.0, 2.0))
+#: depth of the held-out ranking figure
+RANK_K = 10
 
 
 class _MemCtx(NamedTuple):
@@ -265,13 +294,14 @@ def _mem_ctx(inp: MemoryInputs, groups: np.ndarray, y: np.ndarray) -> _MemCtx:
     return _MemCtx(inp.vectors, prow, pcol, profiles, y, dfold, dfold[prow])
 
 
-def _mem_cols(ctx: _MemCtx, query: np.ndarray, memory: np.ndarray, tau: float, null: float) -> np.ndarray:
-    """(query.sum(), 2) (pos, neg) of the ``query`` pairs from the verdicts of the demands in
-    ``memory`` (bool per demand row)."""
-    out = np.zeros((int(query.sum()), 2))
+def _mem_evidence(ctx: _MemCtx, rows: np.ndarray, memory: np.ndarray, tau: float, null: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(pos, neg), each (len(rows), len(ctx.profiles)), of the demand ``rows`` from the verdicts of
+    the demands in ``memory`` (bool per demand row); zeros when the memory is empty."""
     mem_rows = np.flatnonzero(memory)
-    if not len(mem_rows) or not len(out):
-        return out
+    if not len(mem_rows) or not len(rows):
+        z = np.zeros((len(rows), len(ctx.profiles)))
+        return z, z.copy()
     srow = np.full(len(memory), -1)
     srow[mem_rows] = np.arange(len(mem_rows))
     acc = np.zeros((len(mem_rows), len(ctx.profiles)))
@@ -279,15 +309,24 @@ def _mem_cols(ctx: _MemCtx, query: np.ndarray, memory: np.ndarray, tau: float, n
     inm = memory[ctx.prow]
     acc[srow[ctx.prow[inm & ctx.y]], ctx.pcol[inm & ctx.y]] = 1.0
     rej[srow[ctx.prow[inm & ~ctx.y]], ctx.pcol[inm & ~ctx.y]] = 1.0
-    qrows = ctx.prow[query]
-    uq = np.unique(qrows)
     mv = ctx.vectors[mem_rows]
     mu, sigma = memory_mod.spread(mv)
-    pos, neg = memory_mod.evidence(memory_mod.cosines(ctx.vectors[uq], mv), acc, rej, mu, sigma, tau, null)
+    return memory_mod.evidence(memory_mod.cosines(ctx.vectors[rows], mv), acc, rej, mu, sigma, tau, null)
+
+
+def _mem_cols(ctx: _MemCtx, query: np.ndarray, memory: np.ndarray, tau: float, null: float) -> np.ndarray:
+    """(query.sum(), 2) (pos, neg) of the ``query`` pairs (bool per verdict) from the verdicts of
+    the demands in ``memory`` (bool per demand row)."""
+    qrows = ctx.prow[query]
+    uq = np.unique(qrows)
+    pos, neg = _mem_evidence(ctx, uq, memory, tau, null)
     qi = np.searchsorted(uq, qrows)
-    out[:, 0] = pos[qi, ctx.pcol[query]]
-    out[:, 1] = neg[qi, ctx.pcol[query]]
-    return out
+    return np.column_stack([pos[qi, ctx.pcol[query]], neg[qi, ctx.pcol[query]]])
+
+
+def _ranking(z: np.ndarray, rel: np.ndarray) -> list[float]:
+    """nDCG@10 of each row of ``z`` (n, n_profiles) against 0/1 ``rel``; rows without a relevant one skipped."""
+    return [ndcg_at_k(z[i], rel[i], RANK_K) for i in range(len(z)) if rel[i].any()]
 
 
 def _cv_cols(ctx: _MemCtx, pairs: np.ndarray, exclude: int, tau: float, null: float) -> np.ndarray:
@@ -306,51 +345,95 @@ def _mem_x(base: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def _mem_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    return _logistic(x, y, 0.0, np.array([1.0, 0.0, 0.0]), np.ones(3, dtype=bool))
+    """(bias, (1, accepted, rejected)): the default logit is a fixed offset (scale 1).  Its own
+    weight is not refitted: verdicts are given on the top of each ranking, where the default logit
+    varies little, so a refit would shrink it and let the memory overrule the default on the
+    profiles nobody judged."""
+    b, w = _logistic(x[:, 1:], y, 0.0, np.zeros(2), np.ones(2, dtype=bool), offset=x[:, 0])
+    return b, np.concatenate([[1.0], w])
 
 
-def _memory_candidate(ctx: _MemCtx, base: np.ndarray, tau: float, null: float
-                      ) -> tuple[np.ndarray, np.ndarray, tuple[float, np.ndarray]]:
-    """(held-out logits, logits on all verdicts, (bias, (scale, accepted, rejected))) of the memory
-    with this kernel; nested: an outer fold's coefficients are fitted on memory columns built
-    without it, and it is scored with the memory of the other folds only."""
+class _Candidate(NamedTuple):
+    """A memory kernel's held-out logits (n_verdicts,), logits on all verdicts, held-out nDCG per
+    demand (empty without full rankings), bias and weights (1, accepted, rejected)."""
+
+    z_oof: np.ndarray
+    z_all: np.ndarray
+    ndcg: list[float]
+    bias: float
+    w: np.ndarray
+
+
+def _full_rows(inp: MemoryInputs, ctx: _MemCtx) -> tuple[np.ndarray, np.ndarray] | None:
+    """(columns of ctx.profiles in inp.base, (n_demands, n_all) accepted indicator), or None."""
+    if inp.base is None:
+        return None
+    col = {p: j for j, p in enumerate(inp.profile_ids)}
+    cols = np.array([col[p] for p in ctx.profiles], dtype=np.int64)
+    rel = np.zeros(inp.base.shape, dtype=bool)
+    rel[ctx.prow[ctx.y], cols[ctx.pcol[ctx.y]]] = True
+    return cols, rel
+
+
+def _memory_candidate(ctx: _MemCtx, base: np.ndarray, tau: float, null: float, full: np.ndarray | None,
+                      cols_rel: tuple[np.ndarray, np.ndarray] | None) -> _Candidate:
+    """The memory with this kernel, nested: an outer fold's coefficients are fitted on memory
+    columns built without it, and it is scored with the memory of the other folds only (on its
+    verdicts, and on the full rankings ``full`` of its demands when given)."""
     y = ctx.y
     z_oof = base.copy()
+    ndcg: list[float] = []
     for k in np.unique(ctx.pfold):
         train, held = ctx.pfold != k, ctx.pfold == k
         if not 0 < y[train].sum() < train.sum():
             continue
         b, w = _mem_fit(_mem_x(base[train], _cv_cols(ctx, train, k, tau, null)), y[train])
-        cols = _mem_cols(ctx, held, (ctx.dfold != k) & (ctx.dfold >= 0), tau, null)
-        z_oof[held] = b + _mem_x(base[held], cols) @ w
+        memory = (ctx.dfold != k) & (ctx.dfold >= 0)
+        z_oof[held] = b + _mem_x(base[held], _mem_cols(ctx, held, memory, tau, null)) @ w
+        if full is not None and cols_rel is not None:
+            rows = np.flatnonzero(ctx.dfold == k)
+            pos, neg = _mem_evidence(ctx, rows, memory, tau, null)
+            z = full[rows].copy()
+            z[:, cols_rel[0]] += w[1] * pos - w[2] * neg
+            ndcg += _ranking(z, cols_rel[1][rows])
     every = np.ones(len(y), dtype=bool)
     x_all = _mem_x(base, _cv_cols(ctx, every, -1, tau, null))
     b, w = _mem_fit(x_all, y)
-    return z_oof, b + x_all @ w, (b, w)
+    return _Candidate(z_oof, b + x_all @ w, ndcg, b, w)
 
 
 def _primary(f: Figures) -> tuple[float, float]:
-    return (-1.0 if f.pairwise is None else f.pairwise, -1.0 if f.auc is None else f.auc)
+    return tuple(-1.0 if v is None else v for v in (f.pairwise, f.auc))  # type: ignore[return-value]
+
+
+def _with_ndcg(f: Figures, values: list[float]) -> Figures:
+    return f._replace(ndcg=float(np.mean(values)) if values else None)
 
 
 def _best_memory(inp: MemoryInputs, g: np.ndarray, y: np.ndarray, base: np.ndarray
-                 ) -> tuple[dict[str, Figures], dict[str, Figures], VerdictMemory, float, float] | None:
-    """The memory kernel best on held-out verdicts: (held figures after, all figures after, memory,
-    scale of the default logit, bias); None when no kernel learns anything."""
+                 ) -> tuple[Figures, Figures, VerdictMemory, float, float, Figures, np.ndarray] | None:
+    """The memory kernel best on held-out verdicts (pairwise, then AUC; the held-out nDCG of the
+    full rankings is reported when given): (held figures after, all figures after, memory, scale
+    of the default logit, bias, held figures of the default, held-out logits); None when no kernel
+    learns anything."""
     ctx = _mem_ctx(inp, g, y)
+    cols_rel = _full_rows(inp, ctx)
+    before = figures(base, y, g)
+    if cols_rel is not None and inp.base is not None:
+        before = _with_ndcg(before, _ranking(inp.base[ctx.dfold >= 0], cols_rel[1][ctx.dfold >= 0]))
     best = None
     for tau, null in KERNELS:
-        z_oof, z_all, (b, w) = _memory_candidate(ctx, base, tau, null)
-        if w[1] <= 1e-9 and w[2] <= 1e-9:
+        c = _memory_candidate(ctx, base, tau, null, inp.base, cols_rel)
+        if c.w[1] <= 1e-9 and c.w[2] <= 1e-9:
             continue
-        held = figures(z_oof, y, g)
+        held = _with_ndcg(figures(c.z_oof, y, g), c.ndcg)
         if best is None or _primary(held) > _primary(best[0]):
-            best = (held, figures(z_all, y, g), tau, null, b, w)
+            best = (held, figures(c.z_all, y, g), tau, null, c)
     if best is None:
         return None
-    held, every, tau, null, b, w = best
-    mem = VerdictMemory(_memory_items(inp, ctx), float(w[1]), float(w[2]), tau, null)
-    return held, every, mem, float(w[0]), b
+    held, every, tau, null, c = best
+    mem = VerdictMemory(_memory_items(inp, ctx), float(c.w[1]), float(c.w[2]), tau, null)
+    return held, every, mem, float(c.w[0]), c.bias, before, c.z_oof
 
 
 def _memory_items(inp: MemoryInputs, ctx: _MemCtx) -> tuple[MemoryItem, ...]:
@@ -401,9 +484,12 @@ def fit_calibration(x: np.ndarray, y: np.ndarray, groups: Sequence[str], default
     if not np.any(_weights(fitted) > 1e-9):
         held["after"] = every["after"] = before_all
     found = _best_memory(memory, g, y, logits(default, x)) if memory is not None else None
-    if found is not None and _primary(found[0]) > _primary(held["after"]):
-        held["after"], every["after"], mem, scale, shift = found
-        source, fitted = "memory", _scaled(default, scale, shift)
+    if found is not None:
+        # with a memory the refit is not a candidate: verdicts on the top of each ranking make its
+        # weights unreliable for the rest (measured by benchmarks/calibration_cv.py)
+        held = {"before": found[5], "after": found[0]}
+        every["after"], mem, scale, shift = found[1:5]
+        source, fitted, z_oof = "memory", _scaled(default, scale, shift), found[6]
     figs = {"held_out": held, "all": every}
     if source == "refit" and not np.any(_weights(fitted) > 1e-9):
         return keep("重新拟合不使用任何特征 refit ignores every feature (all scores would tie)", figs, folds)
@@ -412,6 +498,9 @@ def fit_calibration(x: np.ndarray, y: np.ndarray, groups: Sequence[str], default
                     figs, folds)
     if not _better(every["after"], every["before"]):
         return keep("重新拟合在全部反馈上不优于默认 refit not better than the default on all verdicts", figs, folds)
+    if not gain_is_clear(z_oof, logits(default, x), y, g):
+        return keep("留出反馈上的提升不显著（需求太少或差异太小） held-out gain within the noise of the demands "
+                    f"(less than {SIGNIFICANCE:g} standard errors)", figs, folds)
     reason = ("反馈记忆在留出的反馈上更好 verdict memory better on held-out verdicts" if mem is not None
               else "重新拟合在留出的反馈上更好 refit better on held-out verdicts")
     return Calibration(model, fitted, default, source, figs, folds=folds, reason=reason, memory=mem, **counts)
@@ -432,48 +521,6 @@ def calibration_to_json(cal: Calibration) -> dict[str, Any]:
         "figures": {part: {k: f._asdict() for k, f in v.items()} for part, v in cal.figures.items()},
         **({} if cal.memory is None else {"memory": memory_to_json(cal.memory)}),
     }
-
-
-def memory_to_json(mem: VerdictMemory) -> dict[str, Any]:
-    """The ``"memory"`` part of a calibration document: coefficients, kernel and the remembered demands."""
-    return {"accepted": mem.accepted, "rejected": mem.rejected, "tau": mem.tau, "null": mem.null,
-            "items": [{"demand_id": it.demand_id, "text": it.text, "accepted": list(it.accepted),
-                       "rejected": list(it.rejected)} for it in mem.items]}
-
-
-def _number(obj: Mapping, name: str, where: str, low: float | None = None, strict: bool = False) -> float:
-    v = obj.get(name)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ValueError(f'字段 field "{where}.{name}": 应为有限数 must be a finite number, got {v!r}')
-    if low is not None and (v < low or (strict and v == low)):
-        raise ValueError(f'字段 field "{where}.{name}": 应 {">" if strict else ">="} {low} must be '
-                         f'{">" if strict else ">="} {low}, got {v!r}')
-    return float(v)
-
-
-def _strings(obj: Mapping, name: str, where: str) -> tuple[str, ...]:
-    v = obj.get(name)
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise ValueError(f'字段 field "{where}.{name}": 应为字符串列表 must be a list of strings, got {v!r}')
-    return tuple(v)
-
-
-def memory_from_json(doc: Any) -> VerdictMemory | None:
-    """The verdict memory of a calibration document (None when it has none); ValueError naming the field."""
-    mem = doc.get("memory") if isinstance(doc, Mapping) else None
-    if mem is None:
-        return None
-    if not isinstance(mem, Mapping) or not isinstance(mem.get("items"), list):
-        raise ValueError('字段 field "memory": 应为含 items 列表的对象 must be an object with a list "items"')
-    items = []
-    for i, it in enumerate(mem["items"]):
-        where = f"memory.items[{i}]"
-        if not isinstance(it, Mapping) or not all(isinstance(it.get(k), str) for k in ("demand_id", "text")):
-            raise ValueError(f'字段 field "{where}": 应有字符串 demand_id 和 text must have string demand_id and text')
-        items.append(MemoryItem(it["demand_id"], it["text"], _strings(it, "accepted", where),
-                                _strings(it, "rejected", where)))
-    return VerdictMemory(tuple(items), _number(mem, "accepted", "memory", 0.0), _number(mem, "rejected", "memory", 0.0),
-                         _number(mem, "tau", "memory", 0.0, strict=True), _number(mem, "null", "memory"))
 
 
 class ScorerCalibration(NamedTuple):

@@ -25,7 +25,8 @@ tokenizer (lexical-only scorers).  Pure: numpy/scipy/sklearn only.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -174,3 +175,46 @@ def bind(memory: VerdictMemory, scorer: Any) -> BoundMemory:
     else:
         vectors, mu, sigma = np.zeros((0, 1)), 0.0, 1.0
     return BoundMemory(memory, vectors, acc, rej, mu, sigma, encoder, tokenizer)
+
+
+# ----------------------------------------------------------------------------- JSON
+def memory_to_json(mem: VerdictMemory) -> dict[str, Any]:
+    """The ``"memory"`` part of a calibration document: coefficients, kernel and the remembered demands."""
+    return {"accepted": mem.accepted, "rejected": mem.rejected, "tau": mem.tau, "null": mem.null,
+            "items": [{"demand_id": it.demand_id, "text": it.text, "accepted": list(it.accepted),
+                       "rejected": list(it.rejected)} for it in mem.items]}
+
+
+def _number(obj: Mapping, name: str, where: str, low: float | None = None, strict: bool = False) -> float:
+    v = obj.get(name)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f'字段 field "{where}.{name}": 应为有限数 must be a finite number, got {v!r}')
+    if low is not None and (v < low or (strict and v == low)):
+        raise ValueError(f'字段 field "{where}.{name}": 应 {">" if strict else ">="} {low} must be '
+                         f'{">" if strict else ">="} {low}, got {v!r}')
+    return float(v)
+
+
+def _strings(obj: Mapping, name: str, where: str) -> tuple[str, ...]:
+    v = obj.get(name)
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ValueError(f'字段 field "{where}.{name}": 应为字符串列表 must be a list of strings, got {v!r}')
+    return tuple(v)
+
+
+def memory_from_json(doc: Any) -> VerdictMemory | None:
+    """The verdict memory of a calibration document (None when it has none); ValueError naming the field."""
+    mem = doc.get("memory") if isinstance(doc, Mapping) else None
+    if mem is None:
+        return None
+    if not isinstance(mem, Mapping) or not isinstance(mem.get("items"), list):
+        raise ValueError('字段 field "memory": 应为含 items 列表的对象 must be an object with a list "items"')
+    items = []
+    for i, it in enumerate(mem["items"]):
+        where = f"memory.items[{i}]"
+        if not isinstance(it, Mapping) or not all(isinstance(it.get(k), str) for k in ("demand_id", "text")):
+            raise ValueError(f'字段 field "{where}": 应有字符串 demand_id 和 text must have string demand_id and text')
+        items.append(MemoryItem(it["demand_id"], it["text"], _strings(it, "accepted", where),
+                                _strings(it, "rejected", where)))
+    return VerdictMemory(tuple(items), _number(mem, "accepted", "memory", 0.0), _number(mem, "rejected", "memory", 0.0),
+                         _number(mem, "tau", "memory", 0.0, strict=True), _number(mem, "null", "memory"))

@@ -1,11 +1,14 @@
-"""``xfd calibrate``: learn the fusion weights from the office's verdicts (calibration JSON).
+"""``xfd calibrate``: learn from the office's verdicts (calibration JSON).
 
 ``--feedback F.jsonl``: one ``{"demand_id", "profile_id", "verdict": "accepted"|"rejected"}``
-per line (ids from ``--demands`` / ``--profiles``).  The refit is validated on
-held-out demands inside the command (``xfd.matching.calibration``): the file
-says ``"source": "refit"`` only when it orders the held-out and the given
-verdicts better than the default, else ``"source": "default"`` with the
-default weights; either way with the figures before/after.  Use it with
+per line (ids from ``--demands`` / ``--profiles``).  The calibration is a verdict
+memory (``xfd.matching.memory``: the judged demands' texts, kept in the file, lift
+the accepted and lower the rejected profiles of similar new demands) over the
+default fusion, validated on held-out demands inside the command
+(``xfd.matching.calibration``): the file says ``"source": "memory"`` (or
+``"refit"``) only when it orders the held-out and the given verdicts better than
+the default, else ``"source": "default"`` with the default weights and no memory;
+either way with the figures before/after.  Use it with
 ``xfd score --calibration`` / ``xfd assign --calibration``.
 """
 from __future__ import annotations
@@ -36,8 +39,9 @@ def _read_feedback(path: str, demand_ids: list[str], profile_ids: list[str]) -> 
     return verdicts
 
 
-def _pairs(scorer: Any, demands: list, profiles: list, verdicts: list) -> np.ndarray:
-    """(n_verdicts, 3) pair features, computed only for the demands that have verdicts."""
+def _pairs(scorer: Any, demands: list, profiles: list, verdicts: list) -> tuple[np.ndarray, np.ndarray]:
+    """(n_verdicts, 3) pair features and the (n_demands_with_verdicts, n_profiles) default logits
+    (full rankings), computed only for the demands that have verdicts."""
     from xfd.matching.calibration import pair_features  # noqa: PLC0415
 
     used = list(dict.fromkeys(v.demand_id for v in verdicts))
@@ -45,17 +49,20 @@ def _pairs(scorer: Any, demands: list, profiles: list, verdicts: list) -> np.nda
     row = {d: i for i, d in enumerate(used)}
     col = {p.id: j for j, p in enumerate(profiles)}
     x = np.empty((len(verdicts), 3))
+    base = np.empty((len(used), len(profiles)))
     rows = np.array([row[v.demand_id] for v in verdicts])
     cols = np.array([col[v.profile_id] for v in verdicts])
     for s in range(0, len(used), scorer.batch):
         f = scorer.features([by_id[d] for d in used[s : s + scorer.batch]])
         m = (rows >= s) & (rows < s + scorer.batch)
         x[m] = pair_features(f, rows[m] - s, cols[m])
-    return x
+        base[s : s + scorer.batch] = scorer.fusion_.bias + scorer.fusion_.terms(f)
+    return x, base
 
 
-def memory_inputs(scorer: Any, demands: list, verdicts: list) -> Any:
-    """``MemoryInputs`` of the demands with verdicts: texts and vectors as the scorer embeds queries."""
+def memory_inputs(scorer: Any, demands: list, verdicts: list, base: np.ndarray) -> Any:
+    """``MemoryInputs`` of the demands with verdicts: texts and vectors as the scorer embeds queries,
+    ``base`` their default logits of every profile."""
     from xfd.matching.calibration import MemoryInputs  # noqa: PLC0415
     from xfd.matching.memory import memory_vectors  # noqa: PLC0415
 
@@ -63,7 +70,8 @@ def memory_inputs(scorer: Any, demands: list, verdicts: list) -> Any:
     by_id = {d.id: d for d in demands}
     texts = [by_id[d].text for d in used]
     vectors = memory_vectors(texts, scorer.encoder, None if scorer.encoder is not None else scorer.tokenizer)
-    return MemoryInputs(used, texts, vectors, [v.profile_id for v in verdicts])
+    return MemoryInputs(used, texts, vectors, [v.profile_id for v in verdicts], base,
+                        [p.id for p in scorer.profiles_])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
     model = scoring.resolve_model(args.model)
     scorer = scoring.fitted_scorer(profiles, model)
     err(f"xfd: 正在学习 learning from {len(verdicts)} 条反馈 verdicts …")
-    x = _pairs(scorer, demands, profiles, verdicts)
+    x, base = _pairs(scorer, demands, profiles, verdicts)
     cal = fit_calibration(x, np.array([v.accepted for v in verdicts]), [v.demand_id for v in verdicts],
-                          scorer.fusion_, model, memory_inputs(scorer, demands, verdicts))
+                          scorer.fusion_, model, memory_inputs(scorer, demands, verdicts, base))
     doc = calibration_to_json(cal)
     write_json_atomic(out, doc)
     fig = doc["figures"].get("held_out", doc["figures"]["all"])

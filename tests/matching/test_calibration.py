@@ -103,7 +103,7 @@ def test_json_round_trip_and_one_line_errors() -> None:
     cal = fit_calibration(x, y, g, DEFAULT_FUSION, "e5-small")
     doc = calibration_to_json(cal)
     assert doc["source"] == "refit" and doc["rejected"] == 80
-    assert set(doc["figures"]["held_out"]["before"]) == {"pairwise", "auc", "log_loss"}
+    assert set(doc["figures"]["held_out"]["before"]) == {"pairwise", "auc", "log_loss", "ndcg"}
     assert fusion_from_json(doc, "e5-small") == cal.fusion
     with pytest.raises(ValueError, match='"model"'):
         fusion_from_json(doc, "lexical")
