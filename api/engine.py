@@ -250,8 +250,9 @@ class MatchEngine:
                     fusion = self._load_fusion()
                 profiles = self._load_profiles()
                 fresh = clone(self._base)
-                if fusion is not None:
-                    fresh.set_params(fusion=fusion)  # type: ignore[attr-defined]
+                if fusion is not None:  # a Fusion, or a calibration with .settings() (fusion + verdict memory)
+                    settings = fusion.settings() if hasattr(fusion, "settings") else {"fusion": fusion}
+                    fresh.set_params(**settings)  # type: ignore[attr-defined]
                 fitted = fresh.fit(profiles) if profiles else None
             except Exception as exc:
                 with self._cond:

@@ -185,3 +185,41 @@ def test_calibration_of_another_model_is_not_activated(loaded, app, keys):
     r = loaded.post(f"/v1/calibrations/{rid}/activate", headers=keys["office"])
     assert r.status_code == 409 and "other" in r.json()["detail"]
     assert app.state.engine.fusion is None
+
+
+#: the office's own rule, invisible to the scorer's features: defect-inspection demands go to the
+#: food student S002 instead of T001, cold-chain ones to the mechatronics student S001 instead of T002
+THEME = {0: "defect", 2: "defect", 5: "defect", 6: "defect", 8: "defect", 1: "cold", 4: "cold", 7: "cold", 9: "cold"}
+RULE = {"defect": ("S002", "T001"), "cold": ("S001", "T002")}
+
+
+def test_verdict_memory_is_learned_stored_and_used_for_a_new_similar_demand(loaded, app, keys):
+    office = keys["office"]
+    for i, theme in THEME.items():
+        good, bad = RULE[theme]
+        for pid, verdict in ((good, "accepted"), (bad, "rejected")):
+            r = loaded.post("/v1/feedback", json={"demand_id": f"D{i}", "profile_id": pid, "verdict": verdict},
+                            headers=office)
+            assert r.status_code == 201, r.text
+    new = {"id": "N1", "enterprise": "E1", "title": "表面缺陷图像检测"}
+    assert loaded.post("/v1/demands", json=new, headers=office).status_code == 201
+
+    def ranks() -> dict[str, int]:
+        ms = loaded.get("/v1/demands/N1/recommendations?k=0", headers=office).json()["matches"]
+        return {m["profile_id"]: i for i, m in enumerate(ms)}
+
+    before = ranks()
+    assert before["T001"] < before["S002"]  # the scorer alone prefers the defect teacher
+    r = loaded.post("/v1/calibrations", headers=office)
+    assert r.status_code == 201, r.text
+    cal = r.json()
+    assert cal["source"] == "memory" and cal["active"], cal["reason"]
+    mem = cal["calibration"]["memory"]
+    assert {it["demand_id"] for it in mem["items"]} == {f"D{i}" for i in THEME} and mem["accepted"] > 0
+    assert next(it for it in mem["items"] if it["demand_id"] == "D0")["accepted"] == ["S002"]
+    held = cal["figures"]["held_out"]
+    assert held["after"]["pairwise"] > held["before"]["pairwise"]
+    after = ranks()
+    assert after["S002"] < after["T001"]  # the memory of the judged defect demands lifts S002
+    assert loaded.post("/v1/calibrations/0/activate", headers=office).status_code == 200
+    assert ranks() == before

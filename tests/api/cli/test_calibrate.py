@@ -120,7 +120,47 @@ def test_pair_features_over_batches_equal_the_scorers(files) -> None:
     profiles, demands = read_profiles(files["p"]), read_demands(files["d"])
     s = MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder(), batch=1).fit(profiles)
     verdicts = [Verdict("D2", "T2", True), Verdict("D1", "S1", False), Verdict("D2", "T1", False)]
-    x = _pairs(s, demands, profiles, verdicts)
+    x, base = _pairs(s, demands, profiles, verdicts)
     f = s.features(demands)
     want = np.array([[f.dense[i, j], f.centroid[i, j], f.lexical[i, j]] for i, j in ((1, 1), (0, 2), (1, 0))])
     np.testing.assert_allclose(x, want, rtol=1e-6)  # float32 vectors, batch of 1 vs 2
+    # full rankings of the demands with verdicts, first seen first (D2, D1): the default logits
+    z = s.fusion_.bias + s.fusion_.terms(f)
+    np.testing.assert_allclose(base, z[[1, 0]], rtol=1e-6)
+
+
+def test_real_calibrate_then_score_uses_the_verdict_memory(tmp_path: Path) -> None:
+    """Two profiles the scorer cannot tell apart; the office sends tea demands to P1 and moulding
+    demands to P2.  ``xfd calibrate`` keeps a verdict memory; ``xfd score --calibration`` ranks new
+    demands of each kind accordingly, and without it the two profiles tie."""
+    doc = {"title": "机器学习模型", "text": "机器学习方法", "kind": "paper"}
+    profiles = [{"id": "P1", "documents": [doc]}, {"id": "P2", "documents": [doc]}]
+    tea = ["红茶发酵工艺", "红茶萎凋发酵", "绿茶杀青发酵", "红茶发酵温度控制", "茶叶发酵车间", "红茶发酵湿度", "茶叶萎凋工艺",
+           "红茶发酵品质"]
+    mould = ["注塑模具缺陷", "注塑件飞边缺陷", "模具冷却注塑", "注塑模具温度", "注塑成型缺陷", "模具浇口注塑", "注塑件缩痕",
+             "注塑模具寿命"]
+    demands = [{"id": f"A{i}", "title": t} for i, t in enumerate(tea)] + [{"id": f"B{i}", "title": t}
+                                                                         for i, t in enumerate(mould)]
+    feedback = [{"demand_id": d["id"], "profile_id": p, "verdict": v} for d in demands
+                for p, v in ((("P1", "accepted"), ("P2", "rejected")) if d["id"][0] == "A"
+                             else (("P2", "accepted"), ("P1", "rejected")))]
+    new = [{"id": "N1", "title": "红茶发酵设备"}, {"id": "N2", "title": "注塑模具设计"}]
+    p, d, f, n = (_write(tmp_path / f"{k}.jsonl", rows) for k, rows in
+                  (("p", profiles), ("d", demands), ("f", feedback), ("n", new)))
+    cal, out = tmp_path / "cal.json", tmp_path / "s.jsonl"
+    assert main(["calibrate", "--profiles", str(p), "--demands", str(d), "--feedback", str(f), "--out", str(cal),
+                 "--model", "lexical"]) == 0
+    doc_cal = json.loads(cal.read_text(encoding="utf-8"))
+    assert doc_cal["source"] == "memory", doc_cal["reason"]
+    assert len(doc_cal["memory"]["items"]) == 16 and doc_cal["memory"]["accepted"] > 0
+
+    def scores(*extra: str) -> dict[tuple[str, str], float]:
+        assert main(["score", "--profiles", str(p), "--demands", str(n), "--out", str(out), "--model", "lexical",
+                     "--top-k", "0", *extra]) == 0
+        lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+        return {(ln["demand_id"], m["profile_id"]): m["score"] for ln in lines for m in ln["matches"]}
+
+    plain, calibrated = scores(), scores("--calibration", str(cal))
+    assert plain[("N1", "P1")] == plain[("N1", "P2")] and plain[("N2", "P1")] == plain[("N2", "P2")]
+    assert calibrated[("N1", "P1")] > calibrated[("N1", "P2")]
+    assert calibrated[("N2", "P2")] > calibrated[("N2", "P1")]
