@@ -285,8 +285,10 @@ def ray_connection(address: str | None = None, num_cpus: int | None = None) -> I
     try:
         ray.init(**where, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        hint = " (a cluster with token authentication, Ray's default, needs RAY_AUTH_MODE=token and its token " \
+               "here: RAY_AUTH_TOKEN or ~/.ray/auth_token)" if address else ""
         raise ConnectionError(f"无法连接 Ray cannot connect to Ray at {address or 'local'}: "
-                              f"{' '.join(str(exc).split())[:300]}") from None
+                              f"{' '.join(str(exc).split())[:300]}{hint}") from None
     try:
         yield ray
     finally:

@@ -42,6 +42,8 @@ EPILOG = """examples:
       every node needs xfd installed (pip install "xfd[ray]") and the model (e5-small is built on a
       node's first use; a folder model must exist at the same path); this process writes the cache
   RAY_ADDRESS=ray://head:10001 xfd index --profiles P.jsonl --engine ray
+      a cluster with token authentication (Ray's default) also needs RAY_AUTH_MODE=token here and its
+      token (RAY_AUTH_TOKEN, or ~/.ray/auth_token of the head)
 """
 
 

@@ -27,6 +27,9 @@ PROFILES = [
 ]
 
 
+#: fakes of the real models have e5-small's dim, so a domain adapter configured for e5-small applies to them
+E5_DIM = 384
+
 class Recording(HashingEncoder):
     """A HashingEncoder that records every (role, text) it is asked to encode."""
 
@@ -45,7 +48,7 @@ def fake_models(monkeypatch):
     made: dict[str, Recording] = {}
 
     def load(name, cache_dir=None):
-        made[str(name)] = Recording(32, f"fake-{name}")
+        made[str(name)] = Recording(E5_DIM, f"fake-{name}")
         return made[str(name)]
 
     monkeypatch.setattr("xfd.models.loader.load_encoder", load)
