@@ -68,12 +68,16 @@ class DenseIndex(BaseEstimator):
 
     ``fit(texts, owner, n_profiles, weights)``: ``owner`` (n_docs,) maps
     documents to profile columns, ``weights`` (n_docs,) are document priors.
+    ``query_role``: the role the main encoder gives query texts (``"passage"``
+    compares a demand and a document symmetrically, as two passages).
     """
 
-    def __init__(self, encoder: Encoder, english_encoder: Encoder | None = None, seed: int = 0) -> None:
+    def __init__(self, encoder: Encoder, english_encoder: Encoder | None = None, seed: int = 0,
+                 query_role: str = "query") -> None:
         self.encoder = encoder
         self.english_encoder = english_encoder
         self.seed = seed
+        self.query_role = query_role  # the main encoder's role for query texts ("query" or "passage")
 
     def fit(
         self,
@@ -106,7 +110,7 @@ class DenseIndex(BaseEstimator):
     def similarity(self, texts: Sequence[str]) -> DenseSimilarity:
         """z-similarities of ``texts`` (as queries) to documents and profile centroids."""
         texts = list(texts)
-        q = np.asarray(self.encoder.encode(texts, "query"), dtype=np.float32).reshape(len(texts), -1)
+        q = np.asarray(self.encoder.encode(texts, self.query_role), dtype=np.float32).reshape(len(texts), -1)
         bg = self.background_
         docs = ((q @ self.vectors_.T - bg.mu) / bg.sigma).astype(np.float64)
         cents = ((q @ self.centroids_.T - bg.mu) / bg.sigma).astype(np.float64)
