@@ -12,12 +12,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from xfd.api.web import admin, demands, login, office, proposal, runs, service, teacher
+from xfd.api.web import admin, calibration, demands, login, office, proposal, runs, service, teacher
 from xfd.api.web.render import STATIC_DIR, error_page
 
 #: every page router, in the order they are included
 ROUTERS = [login.router, demands.router, proposal.router, office.router, runs.router, teacher.router, service.router,
-           admin.router]
+           admin.router, calibration.router]
 
 
 #: path prefixes that belong to the HTTP API and machines: their 404s stay JSON
