@@ -38,5 +38,6 @@ def test_notebook_runs_top_to_bottom(monkeypatch: pytest.MonkeyPatch) -> None:
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert "staffed" in text and "over capacity 0" in text  # the plan section ran
     assert "bonus" in text and "moves" in text              # the continuity section ran
+    assert "learning curve:" in text or "skipped: no ../shared/data" in text  # the verdicts section ran
     assert "report 2026春 by college: 8 rows" in text        # the 绩效评估 section ran on the demo's 2026春
     assert len(images) >= 2                                  # plan + continuity figures at least
