@@ -168,6 +168,24 @@ class TrainSettings(NamedTuple):
     seed: int = 0
 
 
+def fit_whitening(passages: np.ndarray, shrink: float = 1.0) -> Adapter:
+    """Centring plus shrunk PCA whitening of ``passages`` (n, dim): no pairs needed.
+
+    matrix = U diag((λ + shrink·mean(λ))^-1/2) Uᵀ for the covariance's eigenpairs
+    (λ, U); ``shrink`` → ∞ approaches centring alone, 0 is full whitening.
+    """
+    x = np.asarray(passages, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"passages must be (n >= 2, dim), got {x.shape}")
+    mean = x.mean(axis=0)
+    lam, u = np.linalg.eigh(np.cov(x - mean, rowvar=False))
+    lam = np.clip(lam, 0.0, None)
+    scale = 1.0 / np.sqrt(lam + shrink * lam.mean() + 1e-12)
+    matrix = (u * scale) @ u.T
+    matrix /= np.abs(np.linalg.eigvalsh(matrix)).max()
+    return Adapter(mean.astype(np.float32), matrix.astype(np.float32), {"whitening_shrink": shrink})
+
+
 class Loss(NamedTuple):
     """Mean symmetric InfoNCE ``value`` of a batch and its gradient ``grad`` w.r.t. the matrix (dim, out_dim)."""
 
@@ -206,10 +224,13 @@ def info_nce(xq: np.ndarray, xp: np.ndarray, matrix: np.ndarray, temperature: fl
     return Loss(value, xq.T @ dzq + xp.T @ dzp)
 
 
-def fit_adapter(queries: np.ndarray, passages: np.ndarray, settings: TrainSettings | None = None) -> Adapter:
+def fit_adapter(queries: np.ndarray, passages: np.ndarray, settings: TrainSettings | None = None,
+                init: Adapter | None = None) -> Adapter:
     """Train an adapter on aligned pairs: ``queries`` and ``passages`` float (n_pairs, dim), unit rows.
 
-    ``settings`` default to ``TrainSettings()``.  The matrix starts at the identity; ``meta`` records the settings and the
+    ``settings`` default to ``TrainSettings()``.  The matrix starts at the
+    identity, or at ``init``'s matrix (then ``init``'s mean is used and ``l2``
+    pulls towards ``init``'s matrix); ``meta`` records the settings and the
     mean training loss of the first and last epoch.
     """
     settings = settings or TrainSettings()
@@ -220,9 +241,14 @@ def fit_adapter(queries: np.ndarray, passages: np.ndarray, settings: TrainSettin
     if q.shape[0] < 2:
         raise ValueError(f"need at least 2 pairs to train, got {q.shape[0]}")
     dim = q.shape[1]
-    mean = p.mean(axis=0) if settings.center else np.zeros(dim)
+    if init is not None:
+        if init.dim != dim or init.out_dim != dim:
+            raise ValueError(f"init adapter is ({init.dim}, {init.out_dim}), pairs have dim {dim}")
+        mean, w0 = init.mean.astype(np.float64), init.matrix.astype(np.float64)
+    else:
+        mean, w0 = (p.mean(axis=0) if settings.center else np.zeros(dim)), np.eye(dim)
     xq, xp = q - mean, p - mean
-    w = np.eye(dim)
+    w = w0.copy()
     m1, m2 = np.zeros_like(w), np.zeros_like(w)
     rng = np.random.default_rng(settings.seed)
     step, curve = 0, []
@@ -234,13 +260,13 @@ def fit_adapter(queries: np.ndarray, passages: np.ndarray, settings: TrainSettin
             if len(idx) < 2:
                 continue
             loss = info_nce(xq[idx], xp[idx], w, settings.temperature)
-            g = loss.grad + 2.0 * settings.l2 * (w - np.eye(dim))
+            g = loss.grad + 2.0 * settings.l2 * (w - w0)
             step += 1
             m1 = 0.9 * m1 + 0.1 * g
             m2 = 0.999 * m2 + 0.001 * g * g
             w -= settings.lr * (m1 / (1 - 0.9 ** step)) / (np.sqrt(m2 / (1 - 0.999 ** step)) + 1e-8)
             losses.append(loss.value)
         curve.append(float(np.mean(losses)) if losses else float("nan"))
-    meta = {"settings": settings._asdict(), "pairs": int(q.shape[0]),
+    meta = {**(init.meta if init is not None else {}), "settings": settings._asdict(), "pairs": int(q.shape[0]),
             "loss_first_epoch": curve[0] if curve else None, "loss_last_epoch": curve[-1] if curve else None}
     return Adapter(mean.astype(np.float32), w.astype(np.float32), meta)

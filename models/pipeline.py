@@ -8,8 +8,9 @@ Model names (``--model`` / ``XFD_MODEL``):
 - ``e5-small`` (default): multilingual-e5-small for every text, plus
   all-MiniLM-L6-v2 for pairs where both the demand and the document are
   English (it is the stronger model there, and is never used for Chinese);
-  when ``ADAPTERS`` names a file for it, e5's vectors go through that learned
-  domain adapter (``matching.adapter``, file in ``corpora/``) after the cache;
+  e5's vectors go through the learned domain adapter ``ADAPTERS`` names
+  (``corpora/e5_adapter.npz``, ``matching.adapter``) after the cache, so the
+  cache keeps raw vectors (``python benchmarks/adapter_cv.py`` measures it);
 - ``e5-small-raw``: the same without any adapter (cached raw e5 vectors);
 - ``lexical``: no neural model, TF-IDF over jieba words and character bigrams;
 - ``minilm`` / ``use-m3``: that registered model alone;
@@ -45,7 +46,7 @@ EVIDENCE_LISTS = ("evidence_generic.txt", "places.txt")
 #: Model names that are another registered model without its adapter.
 RAW_MODELS = {"e5-small-raw": "e5-small"}
 #: Model name -> adapter file in ``corpora/`` applied to its (cached, raw) vectors.
-ADAPTERS: dict[str, str] = {}
+ADAPTERS: dict[str, str] = {"e5-small": "e5_adapter.npz"}
 
 
 class LazyEncoder(SharedResource):

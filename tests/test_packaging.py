@@ -39,7 +39,7 @@ def test_wheel_installs_only_the_xfd_namespace(tmp_path):
     assert top == {"xfd"}, sorted(top)
     # the packages pyproject.toml maps, their data files, and nothing of tests/ or benchmarks/
     for expected in ("xfd/matching/types.py", "xfd/api/app.py", "xfd/api/cli/__main__.py", "xfd/api/crud/__init__.py",
-                     "xfd/models/pipeline.py", "xfd/corpora/disciplines.tsv", "xfd/corpora/demo/demands.jsonl",
+                     "xfd/models/pipeline.py", "xfd/corpora/disciplines.tsv", "xfd/corpora/e5_adapter.npz", "xfd/corpora/demo/demands.jsonl",
                      "xfd/corpora/demo/source/disciplines.json", "xfd/api/alembic.ini", "xfd/api/alembic/env.py"):
         assert expected in names, expected
     # every folder with Python code under the four sources is shipped (a sub-package missing

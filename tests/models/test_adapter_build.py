@@ -74,3 +74,18 @@ def test_hook_wraps_only_the_named_model(monkeypatch, tmp_path):
     monkeypatch.setattr(pipeline, "ADAPTERS", {"e5-small": "missing.npz"})
     with pytest.raises(ValueError, match="missing.npz"):
         pipeline.adapted("e5-small", enc)
+
+
+def test_shipped_adapter_loads_and_is_small():
+    from xfd.corpora import corpus_path
+    from xfd.matching.adapter import load_adapter
+
+    path = corpus_path(pipeline.ADAPTERS["e5-small"])
+    assert path.stat().st_size < 2 * 1024 * 1024
+    a = load_adapter(path)
+    assert (a.dim, a.out_dim) == (384, 384)
+    assert a.meta["sources"] == list(adapter_build.DEFAULT_SOURCES)
+    assert a.meta["settings"]["l2"] == adapter_build.DEFAULT_SETTINGS.l2
+    enc = pipeline.adapted("e5-small", HashingEncoder(dim=384))
+    v = enc.encode(["海洋 腐蚀 涂层", ""], "query")
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), [1.0, 0.0], atol=1e-5)
