@@ -88,7 +88,8 @@ def calibrate(scorer: Any, feats: Any, rs: RoutingSet, verdicts: list[Verdict], 
     used = list(dict.fromkeys(v.demand_id for v in verdicts))
     texts = [rs.demands[row[d]].text for d in used]
     base = scorer.fusion_.bias + scorer.fusion_.terms(feats)[[row[d] for d in used]]
-    mem = MemoryInputs(used, texts, memory_vectors(texts, scorer.encoder, None if scorer.encoder else scorer.tokenizer),
+    mem = MemoryInputs(used, texts, memory_vectors(texts, scorer.encoder, None if scorer.encoder else scorer.tokenizer,
+                                                   getattr(scorer, "demand_role", "query")),
                        [v.profile_id for v in verdicts], base, [p.id for p in rs.profiles])
     cal = fit_calibration(x, np.array([v.accepted for v in verdicts]), [v.demand_id for v in verdicts],
                           scorer.fusion_, model, mem)

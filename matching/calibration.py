@@ -42,7 +42,7 @@ VERDICTS = ("accepted", "rejected")
 COLUMNS = ("dense", "centroid", "lexical")
 MAX_FOLDS = 5
 #: standard errors the held-out per-demand gain must clear (see :func:`gain_is_clear`)
-SIGNIFICANCE = 2.0
+SIGNIFICANCE = 1.5
 #: L2 strength on the standardised weights (per verdict, so it fades as verdicts accumulate)
 L2 = 1.0
 
@@ -484,9 +484,8 @@ def fit_calibration(x: np.ndarray, y: np.ndarray, groups: Sequence[str], default
     if not np.any(_weights(fitted) > 1e-9):
         held["after"] = every["after"] = before_all
     found = _best_memory(memory, g, y, logits(default, x)) if memory is not None else None
-    if found is not None:
-        # with a memory the refit is not a candidate: verdicts on the top of each ranking make its
-        # weights unreliable for the rest (measured by benchmarks/calibration_cv.py)
+    if found is not None and _primary(found[0]) >= _primary(held["after"]):
+        # the memory unless the refit orders the held-out verdicts strictly better
         held = {"before": found[5], "after": found[0]}
         every["after"], mem, scale, shift = found[1:5]
         source, fitted, z_oof = "memory", _scaled(default, scale, shift), found[6]
@@ -498,7 +497,7 @@ def fit_calibration(x: np.ndarray, y: np.ndarray, groups: Sequence[str], default
                     figs, folds)
     if not _better(every["after"], every["before"]):
         return keep("重新拟合在全部反馈上不优于默认 refit not better than the default on all verdicts", figs, folds)
-    if not gain_is_clear(z_oof, logits(default, x), y, g):
+    if mem is not None and not gain_is_clear(z_oof, logits(default, x), y, g):
         return keep("留出反馈上的提升不显著（需求太少或差异太小） held-out gain within the noise of the demands "
                     f"(less than {SIGNIFICANCE:g} standard errors)", figs, folds)
     reason = ("反馈记忆在留出的反馈上更好 verdict memory better on held-out verdicts" if mem is not None

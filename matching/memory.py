@@ -19,9 +19,10 @@ close).  A calibration adds ``accepted · pos − rejected · neg`` to the fused
 logit.  The coefficients (>= 0), ``tau`` and ``null`` are fitted by
 ``xfd.matching.calibration`` on held-out folds of the verdicts.
 
-Vectors: the scorer's main encoder (role "query", as demands are encoded for
-scoring) when it has one, else L2-normalised hashed token counts of its
-tokenizer (lexical-only scorers).  Pure: numpy/scipy/sklearn only.
+Vectors: the scorer's main encoder, in the role it embeds demands with
+(``demand_role``, so cached vectors are reused), when it has one, else
+L2-normalised hashed token counts of its tokenizer (lexical-only scorers).
+Pure: numpy/scipy/sklearn only.
 """
 from __future__ import annotations
 
@@ -62,12 +63,13 @@ class VerdictMemory(NamedTuple):
 
 
 def memory_vectors(texts: Sequence[str], encoder: Any = None,
-                   tokenizer: Callable[[str], list[str]] | None = None) -> np.ndarray:
-    """(n, dim) unit rows: ``encoder.encode(texts, "query")`` (dense array) when an encoder is
+                   tokenizer: Callable[[str], list[str]] | None = None, role: str = "query") -> np.ndarray:
+    """(n, dim) unit rows: ``encoder.encode(texts, role)`` (dense array; ``role`` the one the scorer
+    embeds demands with, so cached vectors are reused) when an encoder is
     given, else hashed token counts of ``tokenizer`` (sublinear tf; sparse CSR, HASH_FEATURES columns)."""
     texts = list(texts)
     if encoder is not None:
-        v = np.asarray(encoder.encode(texts, "query"), dtype=np.float64).reshape(len(texts), -1)
+        v = np.asarray(encoder.encode(texts, role), dtype=np.float64).reshape(len(texts), -1)
         norm = np.linalg.norm(v, axis=1, keepdims=True)
         return v / np.where(norm > 0, norm, 1.0)
     if tokenizer is None:
@@ -151,13 +153,14 @@ class BoundMemory(NamedTuple):
     sigma: float
     encoder: Any
     tokenizer: Any
+    role: str = "query"
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """(n_texts, n_profiles) logit shift accepted·pos − rejected·neg."""
         m = self.memory
         if not len(m.items) or not len(texts):
             return np.zeros((len(texts), self.acc.shape[1]))
-        q = memory_vectors(texts, self.encoder, self.tokenizer)
+        q = memory_vectors(texts, self.encoder, self.tokenizer, self.role)
         pos, neg = evidence(cosines(q, self.vectors), self.acc, self.rej, self.mu, self.sigma, m.tau, m.null)
         return m.accepted * pos - m.rejected * neg
 
@@ -167,14 +170,15 @@ def bind(memory: VerdictMemory, scorer: Any) -> BoundMemory:
     scorer's profile columns (``scorer.profiles_``)."""
     encoder = getattr(scorer, "encoder", None)
     tokenizer = None if encoder is not None else scorer.tokenizer
+    role = getattr(scorer, "demand_role", "query")
     ids = [p.id for p in scorer.profiles_]
     acc, rej = verdict_matrices(memory.items, ids)
     if memory.items:
-        vectors = memory_vectors([it.text for it in memory.items], encoder, tokenizer)
+        vectors = memory_vectors([it.text for it in memory.items], encoder, tokenizer, role)
         mu, sigma = spread(vectors)
     else:
         vectors, mu, sigma = np.zeros((0, 1)), 0.0, 1.0
-    return BoundMemory(memory, vectors, acc, rej, mu, sigma, encoder, tokenizer)
+    return BoundMemory(memory, vectors, acc, rej, mu, sigma, encoder, tokenizer, role)
 
 
 # ----------------------------------------------------------------------------- JSON

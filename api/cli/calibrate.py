@@ -69,7 +69,8 @@ def memory_inputs(scorer: Any, demands: list, verdicts: list, base: np.ndarray) 
     used = list(dict.fromkeys(v.demand_id for v in verdicts))
     by_id = {d.id: d for d in demands}
     texts = [by_id[d].text for d in used]
-    vectors = memory_vectors(texts, scorer.encoder, None if scorer.encoder is not None else scorer.tokenizer)
+    vectors = memory_vectors(texts, scorer.encoder, None if scorer.encoder is not None else scorer.tokenizer,
+                             getattr(scorer, "demand_role", "query"))
     return MemoryInputs(used, texts, vectors, [v.profile_id for v in verdicts], base,
                         [p.id for p in scorer.profiles_])
 

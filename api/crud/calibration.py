@@ -115,7 +115,8 @@ def _memory_inputs(engine: MatchEngine, pairs: _Pairs) -> MemoryInputs:
     used = list(dict.fromkeys(v.demand_id for v in pairs.kept))
     docs = [pairs.texts[d] for d in used]
     encoder = params.get("encoder")
-    vectors = memory_vectors(docs, encoder, None if encoder is not None else params["tokenizer"])
+    vectors = memory_vectors(docs, encoder, None if encoder is not None else params["tokenizer"],
+                             params.get("demand_role", "query"))
     return MemoryInputs(used, docs, vectors, [v.profile_id for v in pairs.kept], pairs.base, pairs.profile_ids)
 
 
