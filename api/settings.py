@@ -106,3 +106,9 @@ class Settings(BaseSettings):
             raise ValueError(f"XFD_RUN_HEARTBEAT ({self.run_heartbeat} s) must be at most half of "
                              f"XFD_RUN_LEASE ({self.run_lease} s)")
         return self
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """``XFD_DATABASE_URL`` and ``XFD_MODEL`` of ``settings``, for the environment of a child process
+    (run workers, HTTP workers of ``xfd serve``) so its ``Settings()`` serves the same database and model."""
+    return {"XFD_DATABASE_URL": settings.database_url, "XFD_MODEL": settings.model}

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from xfd.api.runs import Planner, RunWorker, default_planner
+from xfd.api.settings import child_environment
 
 if TYPE_CHECKING:
     from xfd.api.settings import Settings
@@ -41,8 +42,7 @@ def worker_environment(base: Mapping[str, str], settings: Settings) -> dict[str,
     ``XFD_DATABASE_URL`` / ``XFD_MODEL`` from ``settings`` (so it serves the same database and model)."""
     env = dict(base)
     env.update({name: "1" for name in THREAD_VARIABLES})
-    env["XFD_DATABASE_URL"] = settings.database_url
-    env["XFD_MODEL"] = settings.model
+    env.update(child_environment(settings))
     return env
 
 

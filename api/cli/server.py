@@ -72,6 +72,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> in
 
     from xfd.api.app import create_app  # noqa: PLC0415
     from xfd.api.http_limits import uvicorn_options  # noqa: PLC0415
+    from xfd.api.settings import child_environment  # noqa: PLC0415
     from xfd.api.sync import embedding_store  # noqa: PLC0415
     from xfd.api.worker import WorkerPool  # noqa: PLC0415
 
@@ -84,8 +85,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> in
                **uvicorn_options(settings.max_header_bytes)}  # h11, header buffer for the 431 (xfd.api.http_limits)
     if workers > 1:
         check_model_name(settings.model)
-        os.environ["XFD_DATABASE_URL"] = settings.database_url  # each HTTP process reads Settings() from here
-        os.environ["XFD_MODEL"] = settings.model
+        os.environ.update(child_environment(settings))  # each HTTP process reads Settings() from here
         app: object = "xfd.api.cli.server:app_from_environment"
         options.update(factory=True, workers=workers)
     else:
