@@ -80,7 +80,14 @@ class LexicalIndex(BaseEstimator):
         """Unit-length sparse (n_queries, n_terms) TF-IDF query vectors, float64; unknown terms dropped."""
         if self.query_counts_ is None:
             return sp.csr_matrix((len(token_lists), 0), dtype=np.float64)
-        return sp.csr_matrix(self.tfidf_.transform(self.query_counts(token_lists), copy=False))
+        q = self.query_counts(token_lists)  # float64 counts, sorted indices
+        # TfidfTransformer(sublinear_tf=True).transform, without its per-call validation:
+        # tf = 1 + ln(count), times idf, rows L2-normalised
+        q.data = (1.0 + np.log(q.data)) * self.idf_[q.indices]
+        rows = np.repeat(np.arange(q.shape[0]), np.diff(q.indptr))
+        norm = np.sqrt(np.bincount(rows, weights=q.data * q.data, minlength=q.shape[0]))
+        q.data /= np.where(norm > 0, norm, 1.0)[rows]
+        return q
 
     def query_counts(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """Term counts (n_queries, n_terms) float64 CSR with sorted indices, unknown terms

@@ -105,6 +105,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
+def top_order(row: np.ndarray, k: int) -> np.ndarray:
+    """Columns of the ``k`` highest values of ``row`` (n,), best first, ties by column:
+    ``np.lexsort((arange(n), -row))[:k]`` exactly, without sorting the whole row when
+    ``k`` is small (every column tied with the k-th value is a candidate)."""
+    n = len(row)
+    if k >= n or 4 * k >= n:
+        return np.lexsort((np.arange(n), -row))[:k]
+    kth = np.partition(row, n - k)[n - k]  # the k-th highest value
+    cand = np.flatnonzero(row >= kth)
+    return cand[np.lexsort((cand, -row[cand]))][:k]
+
+
 class MatchScorer(BaseEstimator):
     """Hybrid lexical (TF-IDF) + dense scorer, a scikit-learn estimator.
 
@@ -196,6 +208,7 @@ class MatchScorer(BaseEstimator):
             DisciplineInferer(self.tokenizer, self.encoder).fit(self.disciplines) if self.disciplines else None
         )
         self.layout_ = owner_layout(self.table_.owner, self.table_.n_profiles)
+        self.ids_ = [p.id for p in self.profiles_]  # column -> profile id, for ranking
         self.evidence_exclude_ = frozenset(self.evidence_exclude)
         pool = sorted({c for p in self.profiles_ for c in p.disciplines})
         self.pool_disciplines_ = pool
@@ -369,8 +382,7 @@ class MatchScorer(BaseEstimator):
         n_p = self.table_.n_profiles
         kk = n_p if top_k <= 0 else min(top_k, n_p)
         n_ev = kk if evidence is None else max(0, min(evidence, kk))
-        ids = [p.id for p in self.profiles_]
-        cols = np.arange(n_p)
+        ids = self.ids_
         for s in range(0, len(demands), self.batch):
             part = demands[s : s + self.batch]
             split = [self._split(d.text) for d in part]
@@ -379,7 +391,7 @@ class MatchScorer(BaseEstimator):
             if scores_out is not None:
                 scores_out[s : s + len(part)] = scores
             for i, d in enumerate(part):
-                order = np.lexsort((cols, -scores[i]))[:kk]
+                order = top_order(scores[i], kk)
                 ev = self._evidence(f, i, order[:n_ev], split[i][0]) + [()] * (len(order) - n_ev)
                 matches = tuple(map(Match, [ids[j] for j in order.tolist()], scores[i, order].tolist(), ev))
                 out.append(DemandMatches(d.id, matches))

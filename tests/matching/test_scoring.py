@@ -165,3 +165,16 @@ def test_evidence_shows_no_generic_words_places_or_over_common_words() -> None:
     top = strict.rank([d], top_k=1)[0].matches[0]
     assert set(top.evidence[0].terms) == {"杀青", "烘干"}  # 质量检验: in 26 of 27 documents
     np.testing.assert_array_equal(strict.score([d]), plain.score([d]))  # evidence only, scores unchanged
+
+
+def test_top_order_equals_a_full_lexsort_with_ties() -> None:
+    """Partial selection gives exactly the full sort's first k (ties broken by column)."""
+    from xfd.matching.scoring import top_order
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        row = rng.integers(0, 4, n).astype(float) / 4  # many ties
+        for k in (1, 2, 3, 5, n):
+            want = np.lexsort((np.arange(n), -row))[:k]
+            assert top_order(row, k).tolist() == want.tolist()

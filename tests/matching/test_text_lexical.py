@@ -132,3 +132,14 @@ def test_missing_discipline_table_names_the_file(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(corpora.resources, "files", lambda _package: tmp_path)
     with pytest.raises(FileNotFoundError, match="disciplines.tsv"):
         make_scorer("lexical")
+
+
+def test_query_matrix_equals_the_fitted_tfidf_transformer() -> None:
+    """The hand-written query transform is sklearn's, rows with no known term included."""
+    docs = [["钢板", "缺陷", "检测", "检测"], ["茶叶", "杀青", "工艺"], ["检测", "设备", "设备", "设备"]]
+    idx = LexicalIndex(lambda t: t.split()).fit([" ".join(d) for d in docs], tokens=docs)
+    queries = [["检测", "检测", "检测", "设备"], ["未知"], [], ["茶叶", "未知", "工艺", "工艺"]]
+    got = idx.query_matrix(queries).toarray()
+    want = idx.tfidf_.transform(idx.query_counts(queries)).toarray()
+    assert np.allclose(got, want, rtol=0, atol=1e-12)
+    assert np.allclose(np.linalg.norm(got, axis=1), [1, 0, 0, 1])
