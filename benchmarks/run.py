@@ -103,20 +103,30 @@ def log(msg: str) -> None:
 # --------------------------------------------------------------------------- scorer plumbing
 
 
+def with_cache(encoder, db_path: str | os.PathLike):
+    """``encoder`` with its embedding cache replaced by a new one at ``db_path``: the
+    same chain (a domain adapter stays above the cache, as ``make_scorer`` builds it)."""
+    from xfd.matching.adapter import AdaptedEncoder
+    from xfd.models.cache import CachedEncoder, EmbeddingCache
+
+    if isinstance(encoder, CachedEncoder):
+        return CachedEncoder(encoder.encoder, EmbeddingCache(db_path), memory=False)
+    if isinstance(encoder, AdaptedEncoder):
+        return AdaptedEncoder(with_cache(encoder.encoder, db_path), encoder.adapter)
+    return CachedEncoder(encoder, EmbeddingCache(db_path), memory=False)
+
+
 def fresh_copy(scorer, db_path: str | os.PathLike):
     """An unfitted copy of ``scorer`` whose encoders use a new embedding cache at
     ``db_path`` (same models, no in-memory vectors): what ``make_scorer`` returns
     on a machine whose cache file is ``db_path``, without reloading the model."""
     from sklearn.base import clone
 
-    from xfd.models.cache import CachedEncoder, EmbeddingCache
-
     s = clone(scorer)  # settings only; tokenizer and models shared, not copied
     for attr in ("encoder", "english_encoder"):
         e = getattr(scorer, attr, None)
         if e is not None:
-            inner = e.encoder if isinstance(e, CachedEncoder) else e
-            s.set_params(**{attr: CachedEncoder(inner, EmbeddingCache(db_path), memory=False)})
+            s.set_params(**{attr: with_cache(e, db_path)})
     return s
 
 
@@ -138,25 +148,32 @@ class TimedEncoder:
             self.seconds += time.perf_counter() - t
 
 
+def cache_layer(scorer):
+    """The scorer's main :class:`CachedEncoder` (under a domain adapter, when there is one):
+    its ``name`` keys the cache, its ``encoder`` is the model."""
+    from xfd.models.bulk import cached_parts
+
+    return cached_parts(scorer.encoder)
+
+
 def instrument(scorer) -> TimedEncoder | None:
     """Put a :class:`TimedEncoder` between the scorer's cache and its main model."""
-    cached = scorer.encoder
-    if cached is None or not hasattr(cached, "encoder"):
+    if scorer.encoder is None:
         return None
+    cached = cache_layer(scorer)
     if not isinstance(cached.encoder, TimedEncoder):
         cached.encoder = TimedEncoder(cached.encoder)
     return cached.encoder
 
 
 def model_seconds(scorer) -> float:
-    e = getattr(scorer.encoder, "encoder", None)
+    e = cache_layer(scorer).encoder
     return e.seconds if isinstance(e, TimedEncoder) else 0.0
 
 
 def inner_encoder(scorer):
     """The wrapped (uncached) main encoder of a scorer."""
-    e = scorer.encoder
-    e = getattr(e, "encoder", e)
+    e = cache_layer(scorer).encoder
     return e.encoder if isinstance(e, TimedEncoder) else e
 
 
@@ -177,7 +194,7 @@ def bare_encode_fn(encoder) -> Encode:
 
 
 def encoded_count(scorer) -> int:
-    return int(getattr(scorer.encoder, "encoded", 0)) + int(getattr(scorer.english_encoder, "encoded", 0) or 0)
+    return int(cache_layer(scorer).encoded) + int(getattr(scorer.english_encoder, "encoded", 0) or 0)
 
 
 def seed_cache(scorer, db: Path) -> float:
@@ -250,7 +267,7 @@ def measure_latency(scorer, bare: Encode, demands: Sequence[Demand], top_k: int 
     instrument(scorer)
     for i, d in enumerate(demands):
         def run_bare(d: Demand = d) -> None:
-            bs.append(timed(lambda: bare([d.text], "query"))[0])
+            bs.append(timed(lambda: bare([d.text], scorer.demand_role))[0])  # the role rank encodes it in
 
         def run_xfd(d: Demand = d) -> None:
             m0 = model_seconds(scorer)
@@ -366,7 +383,7 @@ def prepare_large(scorer, source: Source, n: int, seed_db: Path, base_vecs: np.n
     db = cache_dir / "embeddings.sqlite"
     copy_cache(seed_db, db)
     texts = list(build_doc_table(make_profiles(source, n)).texts)
-    return prefill_cache(db, scorer.encoder.name, "passage", texts, synthetic_vectors(texts, base_vecs, seed=n))
+    return prefill_cache(db, cache_layer(scorer).name, "passage", texts, synthetic_vectors(texts, base_vecs, seed=n))
 
 
 # --------------------------------------------------------------------------- figures
@@ -519,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
             if scorer.encoder is None:
                 raise SystemExit(f"--model {args.model}: the encode figures need a dense model")
             bare = bare_encode_fn(inner_encoder(scorer))
-            meta["encoder"] = scorer.encoder.name
+            meta["encoder"] = cache_layer(scorer).name
             meta["seed_cache_s"] = round(seed_cache(scorer, seed_db), 2)
             log(f"model loaded in {t_load:.1f} s; discipline table encoded in {meta['seed_cache_s']} s")
             bare(["预热 warm-up"], "passage")
@@ -535,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
             copy_cache(seed_db, db)
             profs = make_profiles(source, sizes.small)
             texts = list(build_doc_table(profs).texts)
-            prefill_cache(db, scorer.encoder.name, "passage", texts, synthetic_vectors(texts, base_vecs, seed=1))
+            prefill_cache(db, cache_layer(scorer).name, "passage", texts, synthetic_vectors(texts, base_vecs, seed=1))
             small = fresh_copy(scorer, db)
             t_fit, _ = timed(lambda: small.fit(profs))
             meta[f"fit_{sizes.small}_s"] = round(t_fit, 2)
@@ -551,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         if "score" in parts:
             dem = make_demands(source, sizes.score_demands, offset=100, tag="S-")
             qt = [d.text for d in dem]
-            prefill_cache(work / "small.sqlite", scorer.encoder.name, "query", qt,
+            prefill_cache(work / "small.sqlite", cache_layer(scorer).name, small.demand_role, qt,
                           synthetic_vectors(qt, base_vecs, seed=2))
             sr = measure_score_matrix(small, dem, sizes.score_reps)
             figures += score_figures(sr)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from xfd.matching.encoders import HashingEncoder
 from xfd.matching.types import Demand, DemandMatches, Evidence, Match, Profile
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+|[\u4e00-\u9fff]")
@@ -90,3 +91,26 @@ def greedy_planner(profiles: Sequence[Profile], demands: Sequence[Demand], score
                             "score": float(scores[i, j]), "covers": [x for x in profiles[j].disciplines if x in required[i]]})
         teams.append({"demand_id": d.id, "members": members, "missing_disciplines": []})
     return {"objective": objective, "teams": teams, "unassigned": unassigned, "moves": []}
+
+
+class RecordingEncoder(HashingEncoder):
+    """A HashingEncoder that records every (role, text) it is asked to encode (``seen``)."""
+
+    def __init__(self, dim: int = 32, name: str = "rec") -> None:
+        super().__init__(dim, name)
+        self.seen: list[tuple[str, str]] = []
+
+    def encode(self, texts, role="passage"):
+        self.seen.extend((role, t) for t in texts)
+        return super().encode(texts, role)
+
+
+def reset_database(url: str) -> None:
+    """Drop every table of ``url`` (a throw-away test database)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
+    engine.dispose()

@@ -8,7 +8,7 @@
   starting several at once and stopping them all.
 - ``office_key(url)``: an office API key stored in the (migrated) database,
   valid for every instance on it.
-- ``reset_database(url)``: drops every table (PostgreSQL test databases).
+- ``reset_database`` (in ``tests.fakes``): drops every table (PostgreSQL test databases).
 - ``tiny_sentence_model(folder)``: a 32-dimensional SentenceTransformer folder
   with random weights (``XFD_MODEL=<folder>``), built in a few seconds, so
   tests can count what an instance embeds without the real e5 model.
@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
 
 #: seconds a process may take to answer /healthz (loading torch on a busy 2-core machine)
 START_TIMEOUT = 180.0
@@ -107,15 +106,6 @@ def instances(env: Mapping[str, str], log_dir: Path, n: int = 2, extra_args: Seq
             stack.callback(server.stop)
             servers.append(server)
         yield servers
-
-
-def reset_database(url: str) -> None:
-    """Drop every table of ``url`` (a throw-away test database)."""
-    engine = sa.create_engine(url)
-    meta = sa.MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
-    engine.dispose()
 
 
 def office_key(url: str) -> dict[str, str]:

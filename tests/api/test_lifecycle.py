@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fakes import FakeScorer
+from tests.fakes import FakeScorer, reset_database
 from xfd.api.app import create_app
 from xfd.api.security import create_key
 from xfd.api.settings import Settings
@@ -95,13 +95,8 @@ def _database_url(kind: str, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'x.db'}"
     if not POSTGRES_URL:
         pytest.skip("XFD_TEST_POSTGRES_URL not set (no PostgreSQL server)")
-    import sqlalchemy as sa
 
-    engine = sa.create_engine(POSTGRES_URL)
-    meta = sa.MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
-    engine.dispose()
+    reset_database(POSTGRES_URL)
     return POSTGRES_URL
 
 

@@ -19,7 +19,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.api.multi_instance import ServeProcess, instances, office_key, reset_database, start_serve, tiny_sentence_model
+from tests.api.multi_instance import ServeProcess, instances, office_key, start_serve, tiny_sentence_model
+from tests.fakes import reset_database
 
 PG_URL = os.environ.get("XFD_TEST_POSTGRES_URL", "")
 needs_pg = pytest.mark.skipif(not PG_URL, reason="XFD_TEST_POSTGRES_URL not set (no PostgreSQL server)")

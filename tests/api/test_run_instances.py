@@ -15,7 +15,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.api.multi_instance import instances, office_key, reset_database, start_serve
+from tests.api.multi_instance import instances, office_key, start_serve
+from tests.fakes import reset_database
 from xfd.api.storage.db import make_engine
 
 URL = os.environ.get("XFD_TEST_POSTGRES_URL", "")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from tests.fakes import FakeScorer, greedy_planner
+from tests.fakes import FakeScorer, greedy_planner, reset_database
 from xfd.api import crud
 from xfd.api.app import create_app
 from xfd.api.crud import runs as rq
@@ -47,11 +47,7 @@ PARAMS = {"demand_ids": None, "solver": "greedy", "continuity_bonus": 0.0, "seme
 def database_url(backend: str, tmp_path: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'q.db'}"
-    engine = sa.create_engine(POSTGRES_URL)
-    meta = sa.MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
-    engine.dispose()
+    reset_database(POSTGRES_URL)
     return POSTGRES_URL
 
 

@@ -16,8 +16,8 @@ from contextlib import ExitStack, contextmanager
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.multi_instance import office_key, reset_database
-from tests.fakes import FakeScorer
+from tests.api.multi_instance import office_key
+from tests.fakes import FakeScorer, reset_database
 from xfd.api.app import create_app
 from xfd.api.engine import MatchEngine
 from xfd.api.settings import Settings

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import ray
 
+from tests.fakes import RecordingEncoder
 from xfd.matching.encoders import HashingEncoder
 from xfd.matching.types import Document, Profile
 from xfd.models import bulk
@@ -30,16 +31,7 @@ PROFILES = [
 #: fakes of the real models have e5-small's dim, so a domain adapter configured for e5-small applies to them
 E5_DIM = 384
 
-class Recording(HashingEncoder):
-    """A HashingEncoder that records every (role, text) it is asked to encode."""
-
-    def __init__(self, dim: int = 32, name: str = "rec") -> None:
-        super().__init__(dim, name)
-        self.seen: list[tuple[str, str]] = []
-
-    def encode(self, texts, role="passage"):
-        self.seen.extend((role, t) for t in texts)
-        return super().encode(texts, role)
+Recording = RecordingEncoder
 
 
 @pytest.fixture()

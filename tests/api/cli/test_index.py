@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.fakes import RecordingEncoder
 from xfd.api.cli import main
 from xfd.matching.encoders import HashingEncoder
 
@@ -36,16 +37,7 @@ def _write(path: Path, rows: list[dict]) -> Path:
 #: fakes of the real models have e5-small's dim, so a domain adapter configured for e5-small applies to them
 E5_DIM = 384
 
-class Recording(HashingEncoder):
-    """Records every (role, text) it encodes."""
-
-    def __init__(self, dim: int, name: str) -> None:
-        super().__init__(dim, name)
-        self.seen: list[tuple[str, str]] = []
-
-    def encode(self, texts, role="passage"):
-        self.seen.extend((role, t) for t in texts)
-        return super().encode(texts, role)
+Recording = RecordingEncoder
 
 
 @pytest.fixture()

@@ -9,10 +9,9 @@ import os
 import time
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.fakes import FakeScorer
+from tests.fakes import FakeScorer, reset_database
 from xfd.api.app import create_app
 from xfd.api.security import create_key
 from xfd.api.settings import Settings
@@ -30,11 +29,7 @@ PROFILES = [
 
 @pytest.fixture()
 def pg_url() -> str:
-    engine = sa.create_engine(URL)
-    meta = sa.MetaData()
-    meta.reflect(engine)
-    meta.drop_all(engine)
-    engine.dispose()
+    reset_database(URL)
     return URL
 
 

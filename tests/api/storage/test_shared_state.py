@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.api.multi_instance import office_key, reset_database
-from tests.fakes import FakeScorer
+from tests.api.multi_instance import office_key
+from tests.fakes import FakeScorer, reset_database
 from xfd.api import crud
 from xfd.api.app import create_app
 from xfd.api.settings import Settings
