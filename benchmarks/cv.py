@@ -244,20 +244,23 @@ def spread(values: Sequence[float]) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
 
 
-def fit_scale(parts: Sequence[tuple[Prepared, np.ndarray]], cfg: Config) -> tuple[float, float]:
-    """(bias, scale) of a class-balanced logistic regression of labels (NaN = unlabelled)
-    on the config's ranking score, fitted on ``parts`` (the training folds only)."""
+def logistic_bias_scale(scores: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> tuple[float, float]:
+    """(bias, scale) of a class-balanced logistic regression (C=100) of 0/1 ``labels``
+    (NaN = unlabelled) on one score per pair; ``scores[i]`` and ``labels[i]`` have one shape.
+    0.5 = even odds for a relevant vs an irrelevant pair at equal priors."""
     from sklearn.linear_model import LogisticRegression
 
-    xs, ys = [], []
-    for p, y in parts:
-        u = p.ranking_score(cfg)
-        keep = ~np.isnan(y)
-        xs.append(u[keep])
-        ys.append(y[keep])
-    x = np.concatenate(xs)[:, None]
-    lr = LogisticRegression(C=100.0, class_weight="balanced").fit(x, np.concatenate(ys))
+    keep = [~np.isnan(y) for y in labels]
+    x = np.concatenate([u[k] for u, k in zip(scores, keep, strict=True)])[:, None]
+    y = np.concatenate([y[k] for y, k in zip(labels, keep, strict=True)])
+    lr = LogisticRegression(C=100.0, class_weight="balanced").fit(x, y)
     return float(lr.intercept_[0]), float(lr.coef_[0, 0])
+
+
+def fit_scale(parts: Sequence[tuple[Prepared, np.ndarray]], cfg: Config) -> tuple[float, float]:
+    """(bias, scale) of ``logistic_bias_scale`` on the config's ranking score, fitted on
+    ``parts`` (the training folds only)."""
+    return logistic_bias_scale([p.ranking_score(cfg) for p, _ in parts], [y for _, y in parts])
 
 
 # ----------------------------------------------------------------------------- building the folds

@@ -80,20 +80,9 @@ def fit_fusion(sets: list[tuple[Features, np.ndarray]], scorer: MatchScorer) -> 
 
     Returns the Fusion with the fitted scale applied to every weight and the fitted bias.
     """
-    from sklearn.linear_model import LogisticRegression
-
     fu = scorer.fusion_
-    xs, ys = [], []
-    for f, y in sets:
-        u = fu.terms(f)
-        keep = ~np.isnan(y)
-        xs.append(u[keep])
-        ys.append(y[keep])
-    x = np.concatenate(xs)[:, None]
-    y = np.concatenate(ys)
-    lr = LogisticRegression(C=100.0, class_weight="balanced").fit(x, y)  # 0.5 = even odds at equal priors
-    s = float(lr.coef_[0, 0])
-    return Fusion(round(float(lr.intercept_[0]), 3), round(fu.dense * s, 4), round(fu.centroid * s, 4),
+    bias, s = cv.logistic_bias_scale([fu.terms(f) for f, _ in sets], [y for _, y in sets])
+    return Fusion(round(bias, 3), round(fu.dense * s, 4), round(fu.centroid * s, 4),
                   round(fu.lexical * s, 4))
 
 
