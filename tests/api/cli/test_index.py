@@ -174,6 +174,7 @@ def test_real_model_on_ray_equals_what_fit_stores_and_score_encodes_nothing(tmp_
     from xfd.models.pipeline import make_scorer
 
     models = default_cache_dir() / "models"
+    models.mkdir(parents=True, exist_ok=True)  # a fresh machine: the first build goes there, both caches share it
     for name in ("ray", "fit"):  # own embedding caches, the already built models
         (tmp_path / name).mkdir()
         (tmp_path / name / "models").symlink_to(models, target_is_directory=True)
