@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
+from sklearn.base import clone
 
 from tests.fakes import FakeScorer
 from xfd.api.engine import IndexUnavailable, MatchEngine
@@ -158,3 +160,69 @@ def test_service_refits_a_clone_of_the_loaded_scorer() -> None:
     got = engine.recommend(D, k=1)
     assert got.matches[0].profile_id == "T2"
     assert not hasattr(base, "table_")  # the loaded scorer itself is never fitted
+
+
+class CountingTokenizer(Tokenizer):
+    """The project's tokenizer counting the texts it tokenises."""
+
+    def __init__(self) -> None:
+        super().__init__(char_ngrams=2)
+        self.texts: list[str] = []
+
+    def split(self, text):
+        self.texts.append(text)
+        return super().split(text)
+
+
+def _many(n: int, tag: str) -> list[Profile]:
+    topics = ["机器视觉缺陷检测", "果蔬冷链保鲜", "茶叶杀青工艺", "水稻育种", "土壤改良", "cold chain logistics"]
+    return [Profile(id=f"{tag}{i:02d}", keywords=(topics[i % 6],),
+                    documents=(Document(text=f"{topics[i % 6]}与{topics[(i + 1) % 6]}（{tag}{i}）", title=topics[i % 6],
+                                        year=2019 + i % 5),))
+            for i in range(n)]
+
+
+def test_incremental_refit_tokenises_only_new_texts_and_scores_as_a_fresh_fit() -> None:
+    from xfd.matching.adapter import AdaptedEncoder, Adapter
+
+    tok = CountingTokenizer()
+    adapter = Adapter(mean=np.full(64, 0.01, dtype=np.float32), matrix=np.eye(64, dtype=np.float32))
+    base = MatchScorer(tok, encoder=AdaptedEncoder(HashingEncoder(), adapter), now_year=2024)
+    store = _many(12, "A")
+    engine = MatchEngine(lambda: base, lambda: list(store))
+    demands = [D, Demand(id="D2", title="茶叶", description="杀青工艺改进"),
+               Demand(id="D3", title="cold chain", description="logistics of fruit")]
+    engine.score(demands)
+    old_texts = set(clone(base).fit(list(store)).table_.texts)
+    tok.texts.clear()
+    store[:] = store[2:] + _many(3, "B")  # two gone, three new
+    engine.invalidate()
+    profiles, scores, _ = engine.score(demands)
+    refit_texts = set(tok.texts) - {d.text for d in demands}
+    scratch = clone(base).fit(list(store))
+    table = scratch.table_
+    new_cols = {j for j, p in enumerate(store) if p.id.startswith("B")}
+    new_texts = {t for t, o in zip(table.texts, table.owner.tolist()) if o in new_cols}
+    assert refit_texts == new_texts - old_texts  # the refit tokenised new texts only
+    assert [p.id for p in profiles] == [p.id for p in store]
+    assert np.array_equal(scores, scratch.score(demands))
+    assert engine.recommend(demands[1], 5) == scratch.rank([demands[1]], top_k=5)[0]
+    stats = engine.memo_stats()
+    assert stats["tokenizer"][0] == len(set(table.texts))  # the last fit's texts only
+    assert stats["encoder"][0] == len(set(table.texts))
+    assert engine.base_params()["tokenizer"] is tok  # the loaded model is unchanged
+
+
+def test_memo_off_gives_the_same_scores() -> None:
+    store = _many(8, "A")
+    demands = [D]
+    on = MatchEngine(lambda: MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder()), lambda: list(store))
+    off = MatchEngine(lambda: MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder()), lambda: list(store),
+                      memo=False)
+    for eng in (on, off):
+        eng.score(demands)
+    store.append(_many(1, "C")[0])
+    for eng in (on, off):
+        eng.invalidate()
+    assert np.array_equal(on.score(demands)[1], off.score(demands)[1])
+    assert off.memo_stats() == {} and on.memo_stats()["tokenizer"][0] > 0
