@@ -8,14 +8,19 @@ runs from the database (``xfd.api.crud.runs.claim_run``: exactly one claimer per
 run, whatever the number of instances), keeps its lease with a heartbeat thread,
 scores the demands in batches, solves the plan and stores it.  Between phases
 (each scoring batch, before solving, before storing) it checks for a cancel and
-for a lost lease and stops.  ``progress`` goes 0 -> 0.1 (claimed) -> 0.6 (scored)
+for a lost lease and stops.  With ``isolate`` (``xfd worker`` sets it) the plan is solved in a
+forked child process while the worker keeps checking every ``SOLVE_POLL`` seconds; a cancel, a
+lost lease or a shutdown kills the child, so a cancel takes effect during a long HiGHS solve
+instead of after it (:func:`solve_isolated`).  ``progress`` goes 0 -> 0.1 (claimed) -> 0.6 (scored)
 -> 0.9 (solved) -> 1; any exception marks the run ``failed`` with its reason.
 """
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
+import pickle
 import socket
 import threading
 import time
@@ -44,6 +49,8 @@ PhaseHook = Callable[[str, str], None]
 EMPTY_PLAN: dict[str, Any] = {"objective": 0.0, "teams": [], "unassigned": [], "moves": []}
 #: progress reported at the phase boundaries
 CLAIMED, SCORED, SOLVED = 0.1, 0.6, 0.9
+#: seconds between two cancel / lease / shutdown checks while an isolated solve runs
+SOLVE_POLL = 0.5
 
 
 def default_planner(profiles, demands, scores, required, solver, continuity_bonus) -> dict[str, Any]:  # noqa: ANN001
@@ -114,6 +121,53 @@ class Stopped(Exception):
         self.kind = kind
 
 
+def _solve_child(solve: Callable[[], dict[str, Any]], send: Any) -> None:
+    """In the forked child: ``(True, plan)`` or ``(False, exception)`` down the pipe."""
+    try:
+        result: tuple[bool, Any] = (True, solve())
+    except Exception as exc:  # noqa: BLE001  (process boundary: the parent re-raises it)
+        try:
+            pickle.dumps(exc)
+            result = (False, exc)
+        except Exception:  # noqa: BLE001  (an exception that does not pickle travels as text)
+            result = (False, RuntimeError(f"{type(exc).__name__}: {exc}"))
+    send.send(result)
+    send.close()
+
+
+def solve_isolated(solve: Callable[[], dict[str, Any]], should_stop: Callable[[], str | None],
+                   poll: float = SOLVE_POLL) -> dict[str, Any]:
+    """``solve()`` in a forked child process (its inputs are inherited, not copied; the plan comes
+    back pickled), calling ``should_stop`` every ``poll`` seconds meanwhile: a kind it returns
+    (``cancelled``, ``lost``, ``shutdown``) kills the child and raises ``Stopped(kind)``.  An
+    exception in ``solve`` is raised here; a child that dies without an answer raises RuntimeError."""
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_solve_child, args=(solve, send), name="xfd-solve", daemon=True)
+    proc.start()
+    send.close()
+    try:
+        while not recv.poll(poll):
+            if not proc.is_alive() and not recv.poll(0):
+                raise RuntimeError(f"求解进程意外退出 the solver process exited ({proc.exitcode}) without a plan")
+            kind = should_stop()
+            if kind is not None:
+                raise Stopped(kind)
+        try:
+            ok, value = recv.recv()
+        except EOFError:
+            proc.join(5)
+            raise RuntimeError(f"求解进程意外退出 the solver process exited ({proc.exitcode}) without a plan") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        recv.close()
+    if ok:
+        return value
+    raise value
+
+
 class Heartbeat:
     """A daemon thread renewing ``owner``'s lease on one run every ``interval`` seconds;
     ``lost`` turns True once a renewal finds the run no longer the owner's."""
@@ -150,11 +204,13 @@ class RunWorker:
     process; either follows the shared version counter, so a run scores the database's current
     profiles with the active calibration).  ``lease`` and ``heartbeat`` are seconds;
     ``score_batch`` demands are scored between two cancel checks; ``on_phase`` is called at
-    every phase boundary (tests)."""
+    every phase boundary (tests); ``isolate``: solve each plan in a forked child process that a
+    cancel, a lost lease or a shutdown kills (:func:`solve_isolated`; the planner's side effects
+    stay in the child)."""
 
     def __init__(self, sessions: sessionmaker[Session], engine: MatchEngine, planner: Planner, *,
                  owner: str | None = None, lease: float = 60.0, heartbeat: float = 5.0, poll: float = 1.0,
-                 score_batch: int = 200, on_phase: PhaseHook | None = None) -> None:
+                 score_batch: int = 200, on_phase: PhaseHook | None = None, isolate: bool = False) -> None:
         if not 0 < heartbeat < lease:
             raise ValueError(f"heartbeat ({heartbeat} s) must be positive and shorter than the lease ({lease} s)")
         if score_batch < 1:
@@ -163,6 +219,7 @@ class RunWorker:
         self._sessions, self._engine, self._planner = sessions, engine, planner
         self.lease, self.heartbeat, self.poll, self.score_batch = lease, heartbeat, poll, score_batch
         self._on_phase = on_phase
+        self.isolate = isolate            # solve in a forked child, killed on a cancel (module doc)
         self._wake = threading.Event()
         #: set to stop: ``serve`` returns, a run in progress stops at its next phase boundary
         self.stopping = threading.Event()
@@ -230,6 +287,15 @@ class RunWorker:
         if self.stopping.is_set():
             raise Stopped("shutdown")
 
+    def _stop_kind(self, run_id: str, beat: Heartbeat) -> str | None:
+        """What should stop the run now (``cancelled``, ``lost``, ``shutdown``), None to go on."""
+        if self.stopping.is_set():
+            return "shutdown"
+        if beat.lost:
+            return "lost"
+        with self._sessions() as s:
+            return "cancelled" if run_queue.cancel_requested(s, run_id) else None
+
     def _score(self, run_id: str, beat: Heartbeat, demands: list[Demand]):  # noqa: ANN202
         """``(profiles, scores (n_demands, n_profiles), required)`` in batches of ``score_batch`` demands,
         a checkpoint before each; restarts when the index changed between batches (other profile ids)."""
@@ -263,8 +329,11 @@ class RunWorker:
                 else:
                     profiles, scores, required = [], np.zeros((0, 0)), []
                 self._checkpoint(run_id, beat, "solving", SCORED)
-                plan = plan_from_scores(self._planner, profiles, demands, scores, required,
-                                        params["solver"], params["continuity_bonus"])
+                def solve() -> dict[str, Any]:
+                    return plan_from_scores(self._planner, profiles, demands, scores, required,
+                                            params["solver"], params["continuity_bonus"])
+
+                plan = solve_isolated(solve, lambda: self._stop_kind(run_id, beat)) if self.isolate else solve()
                 self._checkpoint(run_id, beat, "storing", SOLVED)
                 with self._sessions() as s:
                     if not run_queue.finish_run(s, run_id, self.owner, plan):

@@ -63,9 +63,11 @@ def make_quiet(nice: int) -> int:
 
 
 class WorkerProcess:
-    """One worker's life in this process: ``prepare`` (database, model, index) then ``serve``."""
+    """One worker's life in this process: ``prepare`` (database, model, index) then ``serve``.
 
-    def __init__(self, settings: Settings, planner: Planner = default_planner) -> None:
+    ``isolate``: each plan is solved in a forked child that a cancel kills (``RunWorker(isolate=)``)."""
+
+    def __init__(self, settings: Settings, planner: Planner = default_planner, isolate: bool = True) -> None:
         from xfd.api.engine import default_scorer_factory  # noqa: PLC0415
         from xfd.api.storage.db import make_engine, make_session_factory  # noqa: PLC0415
         from xfd.api.sync import embedding_store, synced_engine  # noqa: PLC0415
@@ -77,7 +79,7 @@ class WorkerProcess:
         self.engine = synced_engine(settings, self.db, factory).engine  # versions read per batch run
         self.worker = RunWorker(sessions, self.engine, planner, lease=settings.run_lease,
                                 heartbeat=settings.run_heartbeat, poll=settings.run_poll,
-                                score_batch=settings.run_score_batch)
+                                score_batch=settings.run_score_batch, isolate=isolate)
         self.stop = self.worker.stopping  # set by stop_on_signals: stops at the next phase boundary
 
     def prepare(self) -> None:

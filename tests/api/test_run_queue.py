@@ -24,7 +24,7 @@ from xfd.api.app import create_app
 from xfd.api.crud import runs as rq
 from xfd.api.engine import MatchEngine
 from xfd.api.errors import Conflict
-from xfd.api.runs import SHUTDOWN, RunWorker
+from xfd.api.runs import SHUTDOWN, RunWorker, default_planner
 from xfd.api.security import create_key
 from xfd.api.settings import Settings
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
@@ -353,3 +353,66 @@ def test_migration_0007_keeps_old_runs_and_a_left_running_one_is_failed(tmp_path
     columns = {c["name"] for c in sa.inspect(engine).get_columns("assignment_runs")}
     assert "owner" not in columns and "heartbeat_at" not in columns and "status" in columns
     engine.dispose()
+
+
+# -- isolated solving: a cancel stops a long solve ----------------------------------------------
+def slow_planner(profiles, demands, scores, required, solver, bonus):
+    """Stands for a long HiGHS solve (only ever runs in the forked child)."""
+    time.sleep(120)
+    return greedy_planner(profiles, demands, scores, required, solver, bonus)
+
+
+def failing_planner(profiles, demands, scores, required, solver, bonus):
+    raise ValueError("solver input broke")
+
+
+@pytest.mark.parametrize("planner", [greedy_planner, default_planner])
+def test_an_isolated_solve_gives_the_same_plan(sessions, planner) -> None:
+    """Also with the real planner (HiGHS in the forked child)."""
+    add_demands(sessions, "D1", "D2")
+    with sessions() as s:
+        ids = [crud.create_run(s, {**PARAMS, "solver": "exact"}, None).id for _ in range(2)]
+    engine = fake_engine(sessions)
+    RunWorker(sessions, engine, planner).run_once()
+    RunWorker(sessions, engine, planner, isolate=True).run_once()
+    with sessions() as s:
+        runs = [s.get(AssignmentRun, i) for i in ids]
+        assert [r.status for r in runs] == ["done", "done"]
+        plans = [{**r.plan, "stats": {**r.plan.get("stats", {}), "seconds": 0}} for r in runs]  # but the time taken
+        assert plans[0] == plans[1]
+
+
+def test_an_isolated_solve_that_raises_fails_the_run_with_its_reason(sessions) -> None:
+    add_demands(sessions, "D1")
+    (rid,) = queue(sessions, 1)
+    RunWorker(sessions, fake_engine(sessions), failing_planner, isolate=True).run_once()
+    with sessions() as s:
+        run = s.get(AssignmentRun, rid)
+        assert run.status == "failed" and run.reason == "ValueError: solver input broke"
+
+
+@pytest.mark.parametrize("stop", ["cancel", "shutdown"])
+def test_cancel_or_shutdown_during_an_isolated_solve_stops_it_at_once(sessions, stop: str) -> None:
+    add_demands(sessions, "D1")
+    (rid,) = queue(sessions, 1)
+    solving = threading.Event()
+    worker = RunWorker(sessions, fake_engine(sessions), slow_planner, isolate=True,
+                       on_phase=lambda _r, name: solving.set() if name == "solving" else None)
+    t = threading.Thread(target=worker.run_once)
+    t.start()
+    assert solving.wait(30)
+    time.sleep(1.0)  # the child is solving
+    t0 = time.monotonic()
+    if stop == "cancel":
+        with sessions() as s:
+            crud.cancel_run(s, rid)
+    else:
+        worker.stopping.set()
+    t.join(timeout=30)
+    waited = time.monotonic() - t0
+    assert not t.is_alive() and waited < 5.0  # the 120 s solve was killed
+    with sessions() as s:
+        run = s.get(AssignmentRun, rid)
+        assert run.plan is None
+        assert (run.status, run.reason) == (("cancelled", run.reason) if stop == "cancel" else ("failed", SHUTDOWN))
+    assert not [c for c in __import__("multiprocessing").active_children() if c.name == "xfd-solve"]
