@@ -17,7 +17,8 @@ The bound: a change committed by one process is in every other process's
 recommendations within ``sync_interval`` + the refit time (the lexical model
 refits 1,000 profiles in about a second; new documents are embedded once, by
 whichever process gets there first, and read from the shared cache by the
-others).  While the refit runs, a recommendation waits for it up to
+others; a refit re-reads only the profile rows whose ``updated_at`` moved,
+:class:`ProfileReader`, and re-tokenises only new texts, ``xfd.matching.fit_memo``).  While the refit runs, a recommendation waits for it up to
 ``XFD_INDEX_STALE_WAIT`` seconds and then answers from the previous index; the
 counter, not the notification, is the source of truth (a lost ``NOTIFY`` only
 delays the change to the next poll).
@@ -33,15 +34,19 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from xfd.api.crud.calibration import active_fusion
-from xfd.api.crud.profiles import load_profiles
+from xfd.api.crud.profiles import ID_CHUNK, profiles_query
 from xfd.api.engine import MatchEngine, Scorer
+from xfd.api.records import profile_from_row
 from xfd.api.storage.db import make_session_factory
 from xfd.api.storage.embeddings import DatabaseEmbeddingCache
+from xfd.api.storage.models import ProfileRow
 from xfd.api.storage.shared_state import INDEX, NOTIFY_CHANNEL, read_version
+from xfd.matching.types import Profile
 
 if TYPE_CHECKING:
     from xfd.api.settings import Settings
@@ -81,6 +86,38 @@ def version_reader(engine: Engine, name: str = INDEX) -> Callable[[], int]:
     return read
 
 
+class ProfileReader:
+    """Every stored profile as a domain record, ordered by id — what ``crud.load_profiles`` returns —
+    re-reading only the rows whose ``(id, updated_at)`` changed since the last call (one narrow
+    query for all ids and stamps, then the changed rows by id).  Every profile write goes through the
+    ORM (``crud.upsert_profiles``), which sets ``updated_at``; the records kept are the ones the
+    fitted index holds anyway."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._known: dict[str, tuple[object, Profile]] = {}  # id -> (updated_at, record)
+        self.rows_read = 0                                    # full rows read so far
+
+    def __call__(self) -> list[Profile]:
+        with self._sessions() as s:
+            stamps = s.execute(profiles_query().with_only_columns(ProfileRow.id, ProfileRow.updated_at)).all()
+            known = self._known
+            changed = {pid: stamp for pid, stamp in stamps if pid not in known or known[pid][0] != stamp}
+            ids = list(changed)
+            fresh: dict[str, Profile] = {}
+            for start in range(0, len(ids), ID_CHUNK):
+                chunk = ids[start : start + ID_CHUNK]
+                fresh.update((row.id, profile_from_row(row))
+                             for row in s.scalars(select(ProfileRow).where(ProfileRow.id.in_(chunk))))
+        self.rows_read += len(fresh)
+        # the stamp of the first read is kept (a row rewritten in between is read again next time);
+        # a changed row missing from the second read was deleted meanwhile
+        entries = [(pid, (stamp, fresh[pid]) if pid in changed else known[pid]) for pid, stamp in stamps
+                   if pid not in changed or pid in fresh]
+        self._known = dict(entries)
+        return [e[1] for _, e in entries]
+
+
 class SyncedEngine(NamedTuple):
     """A process's index kept in step with the database: ``engine`` and the ``watcher`` to start
     beside it (``watcher.start()`` after ``engine.start()``, ``watcher.close()`` before ``engine.close()``)."""
@@ -97,10 +134,7 @@ def synced_engine(settings: Settings, db: Engine, factory: Callable[[], Scorer])
     every ``settings.sync_interval`` s, batch runs every time), which is enough for a run worker.
     """
     sessions = make_session_factory(db)
-
-    def profiles() -> list:
-        with sessions() as s:
-            return load_profiles(s)
+    profiles = ProfileReader(sessions)
 
     def fusion() -> object | None:
         with sessions() as s:

@@ -328,3 +328,39 @@ def test_postgres_notify_wakes_the_other_app_before_its_poll() -> None:
         eng_b = b.app.state.engine
         wait_for(lambda: eng_b.fit_version == 1, timeout=10.0)  # the next poll is 30 s away
         assert watcher.stats.notifications >= 1 and watcher.stats.errors == 0
+
+
+def test_profile_reader_rereads_only_changed_rows(shared_url: str) -> None:
+    from xfd.api import crud
+    from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
+    from xfd.api.storage.models import ProfileRow
+    from xfd.api.sync import ProfileReader
+
+    engine = make_engine(shared_url)
+    upgrade_to_head(engine)
+    sessions = make_session_factory(engine)
+    try:
+        def load() -> list[Profile]:
+            with sessions() as s:
+                return crud.load_profiles(s)
+
+        def write(*profiles: Profile) -> None:
+            with sessions() as s:
+                crud.commit_profiles(s, list(profiles))
+
+        reader = ProfileReader(sessions)
+        write(P1, P2, Profile(id="T3", keywords=("保鲜",)))
+        first = reader()
+        assert first == load() and reader.rows_read == 3
+        assert reader() == load() and reader.rows_read == 3  # nothing changed: nothing read
+        changed = Profile(id="T2", keywords=("冷链", "物流"), documents=P2.documents)
+        write(changed, Profile(id="T0", keywords=("新",)))
+        with sessions() as s:
+            s.delete(s.get(ProfileRow, "T3"))
+            s.commit()
+        second = reader()
+        assert second == load() and [p.id for p in second] == ["T0", "T1", "T2"]
+        assert reader.rows_read == 3 + 2 and second[2] == changed
+        assert second[1] is first[0]  # T1: the record read the first time
+    finally:
+        engine.dispose()
