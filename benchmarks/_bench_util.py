@@ -173,11 +173,38 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, MiB (``getrusage``; KiB on Linux)."""
+    """This process's own peak resident set size so far, MiB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status`` (the high-water mark of this process's
+    memory).  Not ``getrusage``'s ``ru_maxrss``: a process started by another inherits
+    the parent's peak there at ``exec`` (a child of a 1.5 GiB parent reports >= 1.5 GiB
+    before it allocates anything).  Elsewhere ``ru_maxrss``.
+    """
+    hwm = _status_kib("VmHWM")
+    if hwm is not None:
+        return hwm / 1024
+    return inherited_peak_rss_mb()
+
+
+def inherited_peak_rss_mb() -> float:
+    """``getrusage(RUSAGE_SELF).ru_maxrss`` in MiB: on Linux the larger of this process's
+    peak and the peak of the process that started it (inherited at ``exec``)."""
     import resource
 
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
+
+
+def _status_kib(field: str) -> int | None:
+    """A ``kB`` field of ``/proc/self/status`` (None where there is none)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def rss_mb() -> float:

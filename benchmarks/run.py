@@ -48,6 +48,7 @@ from _bench_util import (
     cache_dir_with_models,
     copy_cache,
     format_table,
+    inherited_peak_rss_mb,
     load_source,
     loadavg,
     machine_info,
@@ -194,7 +195,10 @@ def bare_encode_fn(encoder) -> Encode:
 
 
 def encoded_count(scorer) -> int:
-    return int(cache_layer(scorer).encoded) + int(getattr(scorer.english_encoder, "encoded", 0) or 0)
+    """Texts really encoded so far by the scorer's main and English cached encoders."""
+    en = scorer.english_encoder
+    en = getattr(en, "_encoder", en)  # a LazyEncoder: what it loaded, if it did (never load it here)
+    return int(cache_layer(scorer).encoded) + int(getattr(en, "encoded", 0) or 0)
 
 
 def seed_cache(scorer, db: Path) -> float:
@@ -370,6 +374,7 @@ def rss_child(args: argparse.Namespace) -> int:
         scorer.rank(make_demands(source, 1, offset=0, tag="warm-"), top_k=10)
         lat = measure_latency(scorer, bare, make_demands(source, args.reps, offset=1, tag="L10k-"))
     out = {"profiles": len(profiles), "docs": len(scorer.table_), "encoded_during_fit": enc,
+           "ru_maxrss_mb": inherited_peak_rss_mb(),
            "load_s": t_load, "fit_s": t_fit, "rss_start_mb": base, "rss_after_load_mb": rss_loaded,
            "rss_after_fit_mb": rss_fit, "peak_after_fit_mb": peak_fit, "peak_end_mb": peak_rss_mb(),
            "latency_xfd_s": lat.xfd_s if lat else [], "latency_bare_s": lat.bare_s if lat else [],
@@ -469,7 +474,8 @@ def rss_figures(c: dict) -> list[Figure]:
                    f"{c['rss_after_fit_mb']:.0f} MiB (peak {c['peak_after_fit_mb']:.0f}), {c['docs']} docs; "
                    f"fit {c['fit_s']:.1f} s from pre-filled cache ({c['encoded_during_fit']} texts encoded for real: "
                    f"English documents, which also get the English model); "
-                   f"load {c['load_s']:.1f} s")]
+                   f"load {c['load_s']:.1f} s; peak = the child's own VmHWM (getrusage's ru_maxrss, which "
+                   f"includes the parent's peak inherited at exec: {c.get('ru_maxrss_mb', float('nan')):.0f} MiB)")]
     if c["latency_xfd_s"]:
         figs += latency_figures(LatencyResult(c["profiles"], c["latency_xfd_s"], c["latency_bare_s"],
                                               c.get("latency_overhead_s", [])), target=False)

@@ -38,6 +38,8 @@ def _top_sum(slots: np.ndarray, kk: int) -> np.ndarray:
     width = slots.shape[1]
     if kk == 1:
         return slots.max(axis=1)
+    if kk == 2 and width == 4:
+        return _top2_of_4(slots)
     if width <= NETWORK_WIDTH:
         # odd-even transposition sort of the slots, elementwise over (b, n_profiles)
         rows = [slots[:, j] for j in range(width)]
@@ -50,6 +52,18 @@ def _top_sum(slots: np.ndarray, kk: int) -> np.ndarray:
         top = np.partition(slots, width - kk, axis=1)[:, width - kk :]
     top[np.isneginf(top)] = 0.0  # fewer than k documents: the padding adds nothing
     return top.sum(axis=1)
+
+
+def _top2_of_4(slots: np.ndarray) -> np.ndarray:
+    """``_top_sum(slots, 2)`` for 4 slots (the default k with 3 documents and a card), by a
+    7-comparison tournament: the same two values, added in the same order (second + first)."""
+    a, b = np.maximum(slots[:, 0], slots[:, 1]), np.minimum(slots[:, 0], slots[:, 1])
+    c, d = np.maximum(slots[:, 2], slots[:, 3]), np.minimum(slots[:, 2], slots[:, 3])
+    first = np.maximum(a, c)
+    second = np.maximum(np.minimum(a, c), np.maximum(b, d))
+    first[np.isneginf(first)] = 0.0  # fewer than k documents: the padding adds nothing
+    second[np.isneginf(second)] = 0.0
+    return second + first
 
 
 def topk_mean(

@@ -63,6 +63,14 @@ def centroids(vectors: np.ndarray, owner: np.ndarray, n_profiles: int, weights: 
     return c / np.where(norm > 0, norm, 1.0)
 
 
+def _standardised(cos: np.ndarray, bg: Background) -> np.ndarray:
+    """``((cos - mu) / sigma)`` computed in float32 in place (the same numbers as with
+    temporaries), returned as float64."""
+    cos -= bg.mu
+    cos /= bg.sigma
+    return cos.astype(np.float64)
+
+
 class DenseIndex(BaseEstimator):
     """Standardised dense similarities, a scikit-learn estimator; see module doc.
 
@@ -111,9 +119,8 @@ class DenseIndex(BaseEstimator):
         """z-similarities of ``texts`` (as queries) to documents and profile centroids."""
         texts = list(texts)
         q = np.asarray(self.encoder.encode(texts, self.query_role), dtype=np.float32).reshape(len(texts), -1)
-        bg = self.background_
-        docs = ((q @ self.vectors_.T - bg.mu) / bg.sigma).astype(np.float64)
-        cents = ((q @ self.centroids_.T - bg.mu) / bg.sigma).astype(np.float64)
+        docs, cents = _standardised(q @ self.vectors_.T, self.background_), _standardised(
+            q @ self.centroids_.T, self.background_)
         if len(self.english_rows_):
             en_q = np.flatnonzero([is_english(t) for t in texts])
             if len(en_q):

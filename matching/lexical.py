@@ -14,7 +14,7 @@ figure in ``benchmarks/README.md``.  The tokenizer is passed in (any callable
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -91,16 +91,20 @@ class LexicalIndex(BaseEstimator):
 
     def query_counts(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
         """Term counts (n_queries, n_terms) float64 CSR with sorted indices, unknown terms
-        dropped: what ``query_counts_.transform`` gives, in one vocabulary lookup per token."""
+        dropped: what ``query_counts_.transform`` gives, in one vocabulary lookup per token
+        and one sort of the (query, term) keys."""
         lists = list(token_lists)
-        get = self.vocabulary_.get
-        ids = np.fromiter((get(t, -1) for t in chain.from_iterable(lists)), dtype=np.int64)
-        rows = np.repeat(np.arange(len(lists)), [len(t) for t in lists])
+        n_q, n_t = len(lists), len(self.vocabulary_)
+        flat = list(chain.from_iterable(lists))
+        ids = np.array(list(map(self.vocabulary_.get, flat, repeat(-1, len(flat)))), dtype=np.int64)
+        rows = np.repeat(np.arange(n_q, dtype=np.int64), [len(t) for t in lists])
         keep = ids >= 0
-        counts = sp.coo_matrix((np.ones(int(keep.sum())), (rows[keep], ids[keep])),
-                               shape=(len(lists), len(self.vocabulary_))).tocsr()  # duplicates summed
-        counts.sort_indices()
-        return counts
+        keys, counts = np.unique(rows[keep] * max(n_t, 1) + ids[keep], return_counts=True)
+        q_row = keys // max(n_t, 1)
+        indptr = np.searchsorted(q_row, np.arange(n_q + 1))
+        out = sp.csr_matrix((counts.astype(np.float64), keys - q_row * n_t, indptr), shape=(n_q, n_t))
+        out.has_sorted_indices = True
+        return out
 
     def similarity(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> np.ndarray:
         """Dense (n_queries, n_docs) cosine similarities in [0, 1], float64."""

@@ -193,7 +193,8 @@ class MatchScorer(BaseEstimator):
         year = self.now_year or _dt.date.today().year
         self.doc_weights_ = doc_weights(self.table_, year)
         texts = list(self.table_.texts)
-        self.lexical_ = LexicalIndex(self.tokenizer).fit(texts)
+        # dense first: loading and first running a model (the English one is loaded on first
+        # use) has the largest transient, so it comes before the lexical index exists (peak RSS)
         self.dense_ = (
             DenseIndex(self.encoder, self.english_encoder, query_role=self.demand_role).fit(
                 texts, self.table_.owner, self.table_.n_profiles, self.doc_weights_
@@ -201,6 +202,7 @@ class MatchScorer(BaseEstimator):
             if self.encoder is not None
             else None
         )
+        self.lexical_ = LexicalIndex(self.tokenizer).fit(texts)
         self.fusion_ = self.fusion or (DEFAULT_FUSION if self.encoder is not None else LEXICAL_ONLY_FUSION)
         # lexical-only scoring keeps its own (max) aggregation: the search above was for the hybrid
         self.lexical_k_ = self.lexical_k or (DEFAULT_LEXICAL_K if self.encoder is not None else 1)

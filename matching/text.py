@@ -21,6 +21,8 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9\-\+\.#]*[a-z0-9\+#]|[a-z]")
 _SPACE = re.compile(r"\s+")
+_NOT_CJK = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN3 = re.compile(r"[A-Za-z]{3}")
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 
@@ -31,15 +33,16 @@ def normalize(text: str) -> str:
 
 def cjk_ratio(text: str) -> float:
     """Share of CJK ideographs among the non-space characters of ``text`` (0..1)."""
-    chars = [c for c in text if not c.isspace()]
+    # counted by regex substitution (``\s`` is ``str.isspace`` for str patterns): no per-character loop
+    chars = len(_SPACE.sub("", text))
     if not chars:
         return 0.0
-    return sum(1 for c in chars if _CJK.match(c)) / len(chars)
+    return len(_NOT_CJK.sub("", text)) / chars
 
 
 def is_english(text: str, threshold: float = 0.02) -> bool:
     """True when the text has (almost) no Chinese characters but some Latin letters."""
-    return cjk_ratio(text) < threshold and bool(re.search(r"[A-Za-z]{3}", text))
+    return cjk_ratio(text) < threshold and bool(_LATIN3.search(text))
 
 
 def _stem(word: str) -> str:

@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS embeddings (
 ) WITHOUT ROWID
 """
 _CHUNK = 500  # keys per SELECT, below SQLite's bound-parameter limit
+#: Keys per ``get_many`` call of :class:`CachedEncoder` (bounds the vectors held beside its output).
+READ_CHUNK = 2048
 
 
 class CacheKey(NamedTuple):
@@ -161,46 +163,73 @@ class CachedEncoder(SharedResource):
         self.encoded = 0
 
     def encode(self, texts: Sequence[str], role: Role = "passage") -> np.ndarray:
-        """float32 ``(len(texts), dim)``, rows in input order, identical to ``encoder.encode``."""
+        """float32 ``(len(texts), dim)``, rows in input order, identical to ``encoder.encode``.
+
+        Each distinct text's row is written straight into the output: stored vectors are
+        read ``READ_CHUNK`` keys at a time (no dict of every vector of a 40,000-document
+        fit beside the output), a repeated text copies its first row.
+        """
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         shas = [text_sha256(t) for t in texts]
-        have: dict[bytes, np.ndarray] = {}
-        if self._memory is not None:
-            with self._lock:
-                for s in shas:
-                    v = self._memory.get((role, s))
-                    if v is not None:
-                        have[s] = v
-        todo = [s for s in dict.fromkeys(shas) if s not in have]
-        if todo and self.cache is not None:
-            got = self.cache.get_many([CacheKey(self.name, role, s) for s in todo])
-            for k, v in got.items():
-                if v.shape[0] == self.dim:
-                    have[k.text_sha] = v
-            self._remember(role, {k.text_sha: v for k, v in got.items() if v.shape[0] == self.dim})
-        first_text = {}
-        for s, t in zip(shas, texts):
-            first_text.setdefault(s, t)
-        missing = [s for s in dict.fromkeys(shas) if s not in have]
-        if missing:
-            vecs = np.asarray(self.encoder.encode([first_text[s] for s in missing], role), dtype=np.float32)
-            if vecs.shape != (len(missing), self.dim):
-                raise ValueError(f"encoder {self.name!r} returned shape {vecs.shape}, "
-                                 f"expected {(len(missing), self.dim)}")
-            new = {s: vecs[i].copy() for i, s in enumerate(missing)}
-            have.update(new)
-            self._remember(role, new)
-            if self.cache is not None:
-                self.cache.put_many((CacheKey(self.name, role, s), v) for s, v in new.items())
-        with self._lock:
-            self.encoded += len(missing)
-            self.hits += len(texts) - len(missing)
+        first: dict[bytes, int] = {}  # distinct text -> its first row
         for i, s in enumerate(shas):
-            out[i] = have[s]
+            first.setdefault(s, i)
+        todo = self._from_memory(role, list(first), first, out)
+        if todo and self.cache is not None:
+            todo = self._from_store(role, todo, first, out)
+        if todo:
+            self._encode_missing(role, todo, [texts[first[s]] for s in todo], first, out)
+        with self._lock:
+            self.encoded += len(todo)
+            self.hits += len(texts) - len(todo)
+        for i, s in enumerate(shas):
+            j = first[s]
+            if j != i:
+                out[i] = out[j]
         return out
+
+    def _from_memory(self, role: str, todo: list[bytes], first: dict[bytes, int], out: np.ndarray) -> list[bytes]:
+        """Rows of ``todo`` found in the in-process memory written into ``out``; returns the others."""
+        if self._memory is None:
+            return todo
+        rest = []
+        with self._lock:
+            for s in todo:
+                v = self._memory.get((role, s))
+                if v is None:
+                    rest.append(s)
+                else:
+                    out[first[s]] = v
+        return rest
+
+    def _from_store(self, role: str, todo: list[bytes], first: dict[bytes, int], out: np.ndarray) -> list[bytes]:
+        """Rows of ``todo`` found in the persistent store written into ``out``; returns the misses."""
+        found: set[bytes] = set()
+        for a in range(0, len(todo), READ_CHUNK):
+            got = self.cache.get_many([CacheKey(self.name, role, s) for s in todo[a:a + READ_CHUNK]])
+            ok = {k.text_sha: v for k, v in got.items() if v.shape[0] == self.dim}
+            for s, v in ok.items():
+                out[first[s]] = v
+            found.update(ok)
+            self._remember(role, ok)
+        return [s for s in todo if s not in found]
+
+    def _encode_missing(self, role: str, missing: list[bytes], texts: list[str], first: dict[bytes, int],
+                        out: np.ndarray) -> None:
+        """Encode ``texts`` (the distinct missing ones, in ``missing`` order) in one call, store them."""
+        vecs = np.asarray(self.encoder.encode(texts, role), dtype=np.float32)
+        if vecs.shape != (len(missing), self.dim):
+            raise ValueError(f"encoder {self.name!r} returned shape {vecs.shape}, "
+                             f"expected {(len(missing), self.dim)}")
+        new = {s: vecs[i].copy() for i, s in enumerate(missing)}
+        for s, v in new.items():
+            out[first[s]] = v
+        self._remember(role, new)
+        if self.cache is not None:
+            self.cache.put_many((CacheKey(self.name, role, s), v) for s, v in new.items())
 
     def _remember(self, role: str, vecs: dict[bytes, np.ndarray]) -> None:
         if self._memory is not None and vecs:

@@ -105,6 +105,36 @@ def test_rss_figures_from_child_output() -> None:
     assert figs[0].unit == "MiB" and figs[0].ok is True and len(figs) == 3
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="VmHWM is Linux's /proc")
+def test_child_peak_rss_is_its_own_not_the_parents() -> None:
+    """A child's ru_maxrss starts at its parent's peak (inherited at exec); peak_rss_mb does not."""
+    import subprocess
+
+    big = np.ones(160 * 2**20 // 8)  # ~160 MiB touched in this (parent) process
+    del big
+    code = (f"import sys; sys.path.insert(0, {str(BENCH)!r}); import _bench_util as u; "
+            "print(u.peak_rss_mb(), u.inherited_peak_rss_mb())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    own, inherited = float(out[0]), float(out[1])
+    assert inherited >= 160 and own < inherited - 100
+
+
+def test_encoded_count_sees_through_a_lazy_english_encoder(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from xfd.matching.encoders import HashingEncoder
+    from xfd.models.cache import CachedEncoder, EmbeddingCache
+    from xfd.models.pipeline import LazyEncoder
+
+    main = CachedEncoder(HashingEncoder(8), EmbeddingCache(tmp_path / "a.sqlite"))
+    english = LazyEncoder(lambda: CachedEncoder(HashingEncoder(8), EmbeddingCache(tmp_path / "b.sqlite")))
+    scorer = SimpleNamespace(encoder=main, english_encoder=english)
+    main.encode(["一", "二"])
+    assert run.encoded_count(scorer) == 2 and english._encoder is None  # counting never loads it
+    english.encode(["three words here"])
+    assert run.encoded_count(scorer) == 3
+
+
 def test_assign_only_run_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
     assert run.main(["--only", "assign", "--assign-sizes", "12", "--json", str(out)]) == 0

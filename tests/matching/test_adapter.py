@@ -134,3 +134,27 @@ def test_fit_checks_its_inputs():
         fit_adapter(np.ones((3, 4)), np.ones((3, 5)))
     with pytest.raises(ValueError, match="at least 2 pairs"):
         fit_adapter(np.ones((1, 4)), np.ones((1, 4)))
+
+
+def _transform_whole_batch(a: Adapter, x: np.ndarray) -> np.ndarray:
+    """The unchunked transform (the code before chunking), as the reference."""
+    live = np.linalg.norm(x, axis=1) > 0
+    z = (x - a.mean) @ a.matrix
+    n = np.linalg.norm(z, axis=1, keepdims=True)
+    out = z / np.where(n > 0, n, 1.0)
+    out[~live] = 0.0
+    return out.astype(np.float32, copy=False)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 8, 9, 16, 17, 33])
+def test_chunked_transform_equals_the_whole_batch_bit_for_bit(n: int) -> None:
+    """Chunks of 8 rows: every row identical to the one-batch product, lone last rows included."""
+    rng = np.random.default_rng(n)
+    a = Adapter(rng.standard_normal(16).astype(np.float32) * 0.1,
+                np.eye(16, dtype=np.float32) + 0.1 * rng.standard_normal((16, 16)).astype(np.float32))
+    x = unit(rng.standard_normal((max(n, 1), 16)))[:n].astype(np.float32)
+    if n > 3:
+        x[2] = 0.0
+    got = a.transform(x, chunk=8)
+    assert got.dtype == np.float32 and got.shape == (n, 16)
+    assert np.array_equal(got, _transform_whole_batch(a, x))

@@ -60,3 +60,18 @@ def test_topk_mean_brute_force_narrow_and_wide_layouts(k: int) -> None:
         for q, p in itertools.product(range(5), range(9)):
             vals = sorted(scores[q, owner == p], reverse=True)[:k]
             assert got[q, p] == pytest.approx(float(np.mean(vals)) if vals else -3.0)
+
+
+def test_top2_of_4_equals_the_sorted_top_two() -> None:
+    """The k=2, 4-slot tournament gives the two largest values' sum (padding -inf counts 0), ties included."""
+    from xfd.matching.aggregate import _top2_of_4
+
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        x = rng.standard_normal((int(rng.integers(1, 5)), 4, int(rng.integers(1, 30))))
+        if trial % 2:
+            x = np.round(x, 1)  # ties
+        x[rng.random(x.shape) < 0.3] = -np.inf
+        top = np.sort(x, axis=1)[:, 2:]
+        top[np.isneginf(top)] = 0.0
+        assert np.array_equal(_top2_of_4(x), top[:, 0] + top[:, 1])

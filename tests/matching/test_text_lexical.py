@@ -143,3 +143,39 @@ def test_query_matrix_equals_the_fitted_tfidf_transformer() -> None:
     want = idx.tfidf_.transform(idx.query_counts(queries)).toarray()
     assert np.allclose(got, want, rtol=0, atol=1e-12)
     assert np.allclose(np.linalg.norm(got, axis=1), [1, 0, 0, 1])
+
+
+def test_cjk_ratio_counts_like_a_character_loop() -> None:
+    """The regex count equals counting characters one by one (str.isspace, the CJK ranges)."""
+    import random
+    import re
+
+    cjk = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+    def by_hand(text: str) -> float:
+        chars = [c for c in text if not c.isspace()]
+        return sum(1 for c in chars if cjk.match(c)) / len(chars) if chars else 0.0
+
+    rng = random.Random(0)
+    alphabet = "ab 中\t\u3000文\u00a0xyz\u2029\n\x1c\x85㐀﨑\U00020000"
+    texts = ["", "   ", "机器 vision", *("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+                                          for _ in range(2000))]
+    assert [cjk_ratio(t) for t in texts] == [by_hand(t) for t in texts]
+
+
+def test_query_counts_equal_the_count_vectorizer() -> None:
+    """Counts by one sort of (query, term) keys are CountVectorizer's, CSR with sorted indices."""
+    import random
+
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(40)]
+    docs = [[rng.choice(words) for _ in range(rng.randint(0, 12))] for _ in range(30)]
+    idx = LexicalIndex(lambda t: t.split()).fit([" ".join(d) for d in docs], tokens=docs)
+    for _ in range(50):
+        queries = [[rng.choice([*words, "未知"]) for _ in range(rng.randint(0, 15))] for _ in range(rng.randint(0, 5))]
+        want = idx.query_counts_.transform(queries).tocsr()
+        want.sort_indices()
+        got = idx.query_counts(queries)
+        assert got.dtype == np.float64 and got.has_sorted_indices and got.shape == want.shape
+        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.data, want.data)

@@ -136,3 +136,31 @@ def test_without_memory_layer_uses_sqlite(tmp_path, memory: bool) -> None:
     enc.encode(TEXTS)
     enc.encode(TEXTS)
     assert inner.n_encoded == 4
+
+
+class CountingStore(EmbeddingCache):
+    """The SQLite cache recording how many keys each ``get_many`` call asked for."""
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.asked: list[int] = []
+
+    def get_many(self, keys):
+        keys = list(keys)
+        self.asked.append(len(keys))
+        return super().get_many(keys)
+
+
+def test_store_is_read_in_bounded_chunks_with_the_same_rows(tmp_path, monkeypatch) -> None:
+    """Chunked reads (3 keys per call here) give the rows of one uncached encode, repeats included."""
+    import xfd.models.cache as cache_mod
+
+    texts = [f"文本{i % 7}" for i in range(20)] + [""]
+    want = HashingEncoder().encode(texts)
+    CachedEncoder(HashingEncoder(), EmbeddingCache(tmp_path / "emb.sqlite")).encode(texts)  # fill the file
+    monkeypatch.setattr(cache_mod, "READ_CHUNK", 3)
+    store = CountingStore(tmp_path / "emb.sqlite")
+    inner = CountingEncoder(HashingEncoder())
+    got = CachedEncoder(inner, store, memory=False).encode(texts)
+    assert np.array_equal(got, want) and inner.n_encoded == 0
+    assert store.asked == [3, 3, 2]  # 8 distinct texts
