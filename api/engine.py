@@ -9,10 +9,12 @@ than copies, so only new or changed documents are embedded) and swaps it in
 atomically.
 
 Refits are incremental where that changes no number (``memo=True``, the default): the fresh copy
-gets the engine's memos (``matching.fit_memo``: a ``TokenMemo`` as its tokenizer, a ``VectorMemo``
-under its encoders, set with ``set_params``), recorded around ``fit``, so a text fitted before is
-not tokenised (jieba) or read back from the embedding cache again; each memo keeps the texts of the
-last fit only.  Scores equal a from-scratch fit's exactly (tested).
+gets the engine's memos (``matching.fit_memo``: a ``TokenMemo`` as its tokenizer and, with
+``memo_vectors=True``, a ``VectorMemo`` under its encoders, set with ``set_params``), recorded around
+``fit``, so a text fitted before is not tokenised (jieba) again (nor read back from the embedding
+cache); each memo keeps the texts of the last fit only.  Scores equal a from-scratch fit's exactly
+(tested).  ``memo_vectors`` is off by default: at 10,000 profiles it saved 0.3–0.5 s of a 4.3–4.8 s
+CPU refit for +80 MiB RSS (``benchmarks/README.md``, "Propagation between instances, session 3").
 
 A recommendation only embeds its own demand.  If the index is stale it waits
 up to ``stale_wait`` seconds for the refit, then answers from the previous
@@ -94,7 +96,7 @@ class MatchEngine:
     def __init__(self, factory: Callable[[], Scorer], load_profiles: ProfileLoader, model_name: str = "",
                  stale_wait: float = 10.0, *, version: Callable[[], int] | None = None,
                  load_fusion: Callable[[], object | None] | None = None, check_interval: float = 1.0,
-                 memo: bool = True) -> None:
+                 memo: bool = True, memo_vectors: bool = False) -> None:
         self.model_name = model_name
         self.stale_wait = stale_wait
         self.check_interval = check_interval
@@ -121,6 +123,7 @@ class MatchEngine:
         self.last_error: str | None = None
         self._fusion: object | None = None          # a calibration's fusion (None: the model's default)
         self.memo = memo                            # keep tokens / vectors of fitted texts across refits
+        self.memo_vectors = memo_vectors            # the vectors too: +80 MiB RSS for -0.4 s CPU at 10k (off)
         self._memo_params: dict | None = None       # set_params of a fresh copy: the memo-wrapped parts
         self._memos: tuple = ()                     # the memos, recorded around each fit
 
@@ -294,7 +297,7 @@ class MatchEngine:
             if callable(params.get("tokenizer")):
                 settings["tokenizer"] = TokenMemo(params["tokenizer"])
                 memos.append(settings["tokenizer"])
-            for name in ("encoder", "english_encoder"):
+            for name in ("encoder", "english_encoder") if self.memo_vectors else ():
                 if params.get(name) is not None:
                     settings[name], vmemo = memo_encoder(params[name])
                     memos.append(vmemo)

@@ -189,7 +189,7 @@ def test_incremental_refit_tokenises_only_new_texts_and_scores_as_a_fresh_fit() 
     adapter = Adapter(mean=np.full(64, 0.01, dtype=np.float32), matrix=np.eye(64, dtype=np.float32))
     base = MatchScorer(tok, encoder=AdaptedEncoder(HashingEncoder(), adapter), now_year=2024)
     store = _many(12, "A")
-    engine = MatchEngine(lambda: base, lambda: list(store))
+    engine = MatchEngine(lambda: base, lambda: list(store), memo_vectors=True)
     demands = [D, Demand(id="D2", title="茶叶", description="杀青工艺改进"),
                Demand(id="D3", title="cold chain", description="logistics of fruit")]
     engine.score(demands)
@@ -216,13 +216,18 @@ def test_incremental_refit_tokenises_only_new_texts_and_scores_as_a_fresh_fit() 
 def test_memo_off_gives_the_same_scores() -> None:
     store = _many(8, "A")
     demands = [D]
-    on = MatchEngine(lambda: MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder()), lambda: list(store))
-    off = MatchEngine(lambda: MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder()), lambda: list(store),
-                      memo=False)
-    for eng in (on, off):
+
+    def engine(**kw) -> MatchEngine:
+        return MatchEngine(lambda: MatchScorer(Tokenizer(char_ngrams=2), encoder=HashingEncoder()), lambda: list(store),
+                           **kw)
+
+    on, off, tokens = engine(memo_vectors=True), engine(memo=False), engine()
+    for eng in (on, off, tokens):
         eng.score(demands)
     store.append(_many(1, "C")[0])
-    for eng in (on, off):
+    for eng in (on, off, tokens):
         eng.invalidate()
-    assert np.array_equal(on.score(demands)[1], off.score(demands)[1])
+    want = off.score(demands)[1]
+    assert np.array_equal(on.score(demands)[1], want) and np.array_equal(tokens.score(demands)[1], want)
     assert off.memo_stats() == {} and on.memo_stats()["tokenizer"][0] > 0
+    assert set(on.memo_stats()) == {"tokenizer", "encoder"} and set(tokens.memo_stats()) == {"tokenizer"}
