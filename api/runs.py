@@ -359,11 +359,13 @@ class RunWorker:
 
 class RunManager:
     """The service's side of runs: queue them, cancel them, propose single-demand plans, and
-    (``threads`` > 0) execute queued runs in worker threads of this process."""
+    (``threads`` > 0) execute queued runs in worker threads of this process (``isolate``: each plan
+    solved in a forked child that a cancel kills, as ``RunWorker``)."""
 
     def __init__(self, sessions: sessionmaker[Session], engine: MatchEngine, planner: Planner,
                  solver: str = "exact", continuity_bonus: float = 0.1, threads: int = 1,
-                 lease: float = 60.0, heartbeat: float = 5.0, poll: float = 1.0, score_batch: int = 200) -> None:
+                 lease: float = 60.0, heartbeat: float = 5.0, poll: float = 1.0, score_batch: int = 200,
+                 isolate: bool = False) -> None:
         self._sessions = sessions
         self._engine = engine
         self._planner = planner
@@ -372,7 +374,7 @@ class RunManager:
         self._lease = lease
         self._recovered = False
         self.workers = [RunWorker(sessions, engine, planner, lease=lease, heartbeat=heartbeat, poll=poll,
-                                  score_batch=score_batch) for _ in range(threads)]
+                                  score_batch=score_batch, isolate=isolate) for _ in range(threads)]
 
     def open(self) -> None:
         """Start the in-process worker threads (again, after ``close``)."""
