@@ -1,11 +1,12 @@
 """Cross-validated value of fine-tuning e5-small's top layers (issue 11, item 2).
 
     python benchmarks/finetune_cv.py [--constructions abstract,discipline,split] [--folds 2] [--seeds 0,1]
-                                     [--layers 1] [--epochs 2] [--lr 1e-4] [--batch 32] [--ft-queries keywords]
+                                     [--layers 1] [--epochs 2] [--lr 1e-4] [--batch 32] [--ft-queries keywords,discipline]
 
-Pairs: CSL title -> abstract and keywords -> abstract
-(``xfd.models.adapter_build.read_pairs``, the shipped adapter's pairs; the short
-side as an e5 ``query``, the abstract as a ``passage``; no discipline labels).
+Pairs: CSL title -> paper and keywords -> paper
+(``xfd.models.finetune_build.full_text_pairs``; the short
+side as an e5 ``query``, the paper's full text as a ``passage``); the fine-tuning
+also pairs each paper with other papers of its CSL discipline (``--ft-queries``).
 For each held-out fold — folds of disjoint abstracts or disjoint disciplines
 (``benchmarks.datasets.row_folds``), or the CSL ``dev``/``test`` split — both
 the adapter and the fine-tuning are trained only on the pairs of the other
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=FinetuneSettings().epochs)
     ap.add_argument("--lr", type=float, default=FinetuneSettings().lr)
     ap.add_argument("--batch", type=int, default=FinetuneSettings().batch)
-    ap.add_argument("--ft-queries", default="keywords", help="query kinds the fine-tuning uses: title,keywords")
+    ap.add_argument("--ft-queries", default="keywords,discipline", help="what the fine-tuning pairs with each paper: title, keywords, discipline (same-discipline papers)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp"), help="folder for the bottom states")
     args = ap.parse_args(argv)
     if not SHARED_DATA.is_dir():

