@@ -127,7 +127,7 @@ def run_seed(seed: int, splits: int, model: str) -> list[Case]:
             c = out[-1]
             print(f"seed {seed} split {split} {protocol:<8} {c.verdicts:>5} verdicts  source {c.source:<7} "
                   f"nDCG@10 half 2 {c.before:.4f} -> {c.after:.4f}  gain {c.after - c.before:+.4f} "
-                  f"(limit +{LIMIT})", flush=True)
+                  f"(limit +{LIMIT}){'' if doc['source'] != 'default' else '  ' + doc.get('reason', '')}", flush=True)
     return out
 
 
