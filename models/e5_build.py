@@ -476,6 +476,16 @@ def _remove_stale_work_dirs(target_dir: Path, max_age_s: float = 6 * 3600) -> No
             pass
 
 
+def move_into_place(out: Path, target_dir: Path) -> None:
+    """Rename the finished model folder ``out`` to ``target_dir``; if another process built
+    ``target_dir`` first (its ``xfd_build.json`` exists), keep theirs (``out`` is left to the caller)."""
+    try:
+        os.rename(out, target_dir)
+    except OSError:
+        if not (target_dir / "xfd_build.json").is_file():
+            raise
+
+
 def build_e5_small(
     target_dir: Path,
     progress: bool = True,
@@ -542,12 +552,7 @@ def build_e5_small(
         }, indent=2), encoding="utf-8")
         steps.update(1)
         steps.close()
-        try:
-            os.rename(out, target_dir)
-        except OSError:
-            if not (target_dir / "xfd_build.json").is_file():
-                raise
-            # another process built it first: keep theirs
+        move_into_place(out, target_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target_dir

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -313,6 +312,8 @@ def build_finetuned(base_dir: Path, delta: Delta, target_dir: Path) -> Path:
     added to its weights (via a temporary folder renamed into place, as ``e5_build`` does)."""
     from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - heavy, only when building
 
+    from xfd.models.e5_build import move_into_place  # noqa: PLC0415 - the builder's, only when building
+
     target_dir = Path(target_dir)
     target_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.tmp-", dir=target_dir.parent))
@@ -324,11 +325,7 @@ def build_finetuned(base_dir: Path, delta: Delta, target_dir: Path) -> Path:
         info = json.loads((Path(base_dir) / "xfd_build.json").read_text(encoding="utf-8"))
         info.update({"finetune_delta": delta.digest, "finetune_meta": delta.meta})
         (out / "xfd_build.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
-        try:
-            os.rename(out, target_dir)
-        except OSError:
-            if not (target_dir / "xfd_build.json").is_file():
-                raise
+        move_into_place(out, target_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target_dir
