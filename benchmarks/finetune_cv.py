@@ -47,12 +47,13 @@ from xfd.matching.adapter import AdaptedEncoder, Adapter, fit_adapter
 from xfd.matching.encoders import Role, SharedResource
 from xfd.matching.types import Document
 from xfd.models.adapter_build import DEFAULT_SETTINGS
+from xfd.models.e5_build import E5_PROMPTS
 from xfd.models.finetune import FinetuneSettings, bottom_states, encode_states, tokenize, train_top
 from xfd.models.finetune_build import full_text_pairs
 
 CONDITIONS = ("shipped", "raw", "ft", "ft+adapter")
 CONSTRUCTIONS = ("abstract", "discipline", "split")
-PREFIX = {"query": "query: ", "passage": "passage: "}
+PREFIX = {role: E5_PROMPTS[role] for role in ("query", "passage")}  # e5's prompts, as the scorer uses them
 MAX_LEN = 256
 
 

@@ -70,10 +70,15 @@ def csl_keywords(raw: str) -> str:
     return "；".join(w.strip() for w in raw.split(";") if w.strip())
 
 
+def read_csl_rows(data: Path) -> list[dict]:
+    """The rows of the CSL file in ``data`` (dicts with id, title, abstract, keywords, ...)."""
+    with open(data / CSL_FILE, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
 def csl_pairs(data: Path) -> TextPairs:
     """title -> abstract and keywords -> abstract for every CSL row (group = CSL id)."""
-    with open(data / CSL_FILE, encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = read_csl_rows(data)
     items = [(r["title"], r["abstract"], r["id"]) for r in rows]
     items += [(csl_keywords(r["keywords"]), r["abstract"], r["id"]) for r in rows]
     return _pairs(items, "csl")

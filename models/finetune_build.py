@@ -24,7 +24,6 @@ reused for it.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from xfd.models.adapter_build import MIN_CHARS, MIN_PASSAGE_CHARS, csl_keywords, read_csl_rows
+from xfd.models.e5_build import E5_PROMPTS
 from xfd.models.finetune import (
     Delta,
     FinetuneSettings,
@@ -45,7 +46,6 @@ from xfd.models.finetune import (
 DEFAULT_SETTINGS = FinetuneSettings()
 #: Token limit while training (the built model keeps e5's 512 for encoding).
 MAX_LENGTH = 256
-PREFIXES = {"query": "query: ", "passage": "passage: "}
 #: Query kinds the shipped delta is trained on (``Pairs.kind``).
 DEFAULT_KINDS = ("keywords", "discipline")
 
@@ -71,8 +71,6 @@ def csl_full_text(row: dict) -> str:
 def full_text_pairs(rows: list[dict], full: list[str] | None = None) -> Pairs:
     """title -> full text and keywords -> full text of each CSL row (``full``: the rows' full texts,
     default :func:`csl_full_text`), with ``adapter_build``'s length filters."""
-    from xfd.models.adapter_build import MIN_CHARS, MIN_PASSAGE_CHARS, csl_keywords  # noqa: PLC0415
-
     full = full if full is not None else [csl_full_text(r) for r in rows]
     out = Pairs([], [], [], [])
     for r, f in zip(rows, full):
@@ -81,14 +79,6 @@ def full_text_pairs(rows: list[dict], full: list[str] | None = None) -> Pairs:
                 for lst, v in zip(out, (q, f, r["id"], kind)):
                     lst.append(v)
     return out
-
-
-def read_csl_rows(data: Path) -> list[dict]:
-    """The rows of the CSL file in ``data`` (dicts with id, title, abstract, keywords, ...)."""
-    from xfd.models.adapter_build import CSL_FILE  # noqa: PLC0415
-
-    with open(data / CSL_FILE, encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def train_delta(model: Any, queries: list[str], passages: list[str], groups: list[str],
@@ -105,8 +95,8 @@ def train_delta(model: Any, queries: list[str], passages: list[str], groups: lis
         by_group.setdefault(g, []).append(i)
     names = sorted(by_group)
     p_text = [passages[by_group[g][0]] for g in names]
-    p_states = bottom_states(bert, tokenize(tok, p_text, PREFIXES["passage"], MAX_LENGTH), settings.layers)
-    q_states = bottom_states(bert, tokenize(tok, queries, PREFIXES["query"], MAX_LENGTH), settings.layers)
+    p_states = bottom_states(bert, tokenize(tok, p_text, E5_PROMPTS["passage"], MAX_LENGTH), settings.layers)
+    q_states = bottom_states(bert, tokenize(tok, queries, E5_PROMPTS["query"], MAX_LENGTH), settings.layers)
     q_by = [[q_states[i] for i in by_group[g]] for g in names]
     mask = names
     if disciplines is not None:

@@ -287,29 +287,31 @@ def ensure_e5_small(cache_dir: Path | None = None, progress: bool = True) -> Pat
     return e5_build.build_e5_small(target, progress=progress)
 
 
+def _e5_encoder(folder: Path, base: Path, suffix: str = "") -> SentenceTransformerEncoder:
+    """The e5-small folder ``folder`` (built from the base folder ``base``) as an encoder named
+    ``e5-small@<hash of the .bin>.b<build version><suffix>`` with e5's query/passage prompts."""
+    from xfd.models.e5_build import BUILD_VERSION, E5_PROMPTS  # noqa: PLC0415 - optional/heavy, loaded on first use
+
+    digest = base.name.rsplit("-", 1)[-1]
+    return SentenceTransformerEncoder.from_folder(
+        folder, name=f"e5-small@{digest}.b{BUILD_VERSION}{suffix}",
+        prompts={role: E5_PROMPTS[role] for role in ("query", "passage")}, max_seq_length=E5_MAX_SEQ_LENGTH)
+
+
 def _load_e5(cache_dir: Path | None) -> SentenceTransformerEncoder:
     folder = ensure_e5_small(cache_dir)
-    from xfd.models.e5_build import BUILD_VERSION  # noqa: PLC0415 - optional/heavy, loaded on first use
-
-    digest = folder.name.rsplit("-", 1)[-1]
-    return SentenceTransformerEncoder.from_folder(
-        folder, name=f"e5-small@{digest}.b{BUILD_VERSION}", prompts={"query": "query: ", "passage": "passage: "},
-        max_seq_length=E5_MAX_SEQ_LENGTH)
+    return _e5_encoder(folder, folder)
 
 
-def _load_e5_finetuned(cache_dir: Path | None, delta: Any = None) -> SentenceTransformerEncoder:
-    """e5-small with its CSL fine-tuned top layer (``delta``, a ``finetune.Delta``; the shipped
-    ``corpora/e5_finetune.npz`` by default), built at first use next to the base folder; the
-    delta's digest is in the name (the embedding cache key)."""
-    from xfd.models.e5_build import BUILD_VERSION  # noqa: PLC0415 - optional/heavy, loaded on first use
+def _load_e5_finetuned(cache_dir: Path | None) -> SentenceTransformerEncoder:
+    """e5-small with its CSL fine-tuned top layer (the shipped ``corpora/e5_finetune.npz``,
+    ``xfd.models.finetune``), built at first use next to the base folder; the delta's digest
+    is in the name (the embedding cache key)."""
     from xfd.models.finetune import ensure_finetuned, shipped_delta  # noqa: PLC0415 - heavy, loaded on first use
 
     base = ensure_e5_small(cache_dir)
-    delta = delta or shipped_delta()
-    digest = base.name.rsplit("-", 1)[-1]
-    return SentenceTransformerEncoder.from_folder(
-        ensure_finetuned(base, delta), name=f"e5-small@{digest}.b{BUILD_VERSION}+ft@{delta.digest}",
-        prompts={"query": "query: ", "passage": "passage: "}, max_seq_length=E5_MAX_SEQ_LENGTH)
+    delta = shipped_delta()
+    return _e5_encoder(ensure_finetuned(base, delta), base, f"+ft@{delta.digest}")
 
 
 def minilm_dir() -> Path:
