@@ -8,6 +8,8 @@ get ``empty`` (default 0).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -103,8 +105,13 @@ def topk_mean(
     gather = np.where(mask, idx, n_docs).T  # (width, n_profiles); padding reads the extra column
     pad = 0.0 if kk == width else -np.inf
     chunk = max(1, min(chunk, BLOCK_VALUES // (width * max(n_profiles, 1))))
-    w = None if weights is None else np.asarray(weights, dtype=np.float64)
-    ext = np.empty((min(chunk, n_q), n_docs + 1), dtype=np.float64)
+    # float32 scores are ranked and summed in float32 (half the memory traffic), others in float64
+    dtype = np.float32 if doc_scores.dtype == np.float32 else np.float64
+    w = None if weights is None else np.asarray(weights, dtype=dtype)
+    if n_q > 1 and doc_scores.T.flags.c_contiguous:  # document-major input: gather whole rows
+        blk = _Block(gather, kk, counts, none, pad, empty)
+        return _topk_doc_major(doc_scores.T, w, blk, out)
+    ext = np.empty((min(chunk, n_q), n_docs + 1), dtype=dtype)
     for s in range(0, n_q, chunk):
         block = doc_scores[s : s + chunk]
         b = block.shape[0]
@@ -120,4 +127,41 @@ def topk_mean(
             res /= counts
         res[:, none] = empty
         out[s : s + b] = res
+    return out
+
+
+class _Block(NamedTuple):
+    """What every block of a top-k aggregation shares: ``gather`` (width, n_profiles)
+    document rows per slot (padding reads row n_docs), ``kk`` documents averaged,
+    ``counts`` (n_profiles,) divisors, ``none`` (n_profiles,) profiles without documents,
+    ``pad`` the padding row's value and ``empty`` the score of a profile without any."""
+
+    gather: np.ndarray
+    kk: int
+    counts: np.ndarray
+    none: np.ndarray
+    pad: float
+    empty: float
+
+
+def _topk_doc_major(x_t: np.ndarray, w: np.ndarray | None, blk: _Block, out: np.ndarray) -> np.ndarray:
+    """``topk_mean`` of a document-major score array ``x_t`` (n_docs, n_queries), C-ordered:
+    each slot gathers whole rows (contiguous over the queries), blocks run over profiles.
+    The same operations on the same values as the query-major path, so the same numbers."""
+    n_docs, n_q = x_t.shape
+    width, n_p = blk.gather.shape
+    ext = np.empty((n_docs + 1, n_q), dtype=x_t.dtype)
+    if w is None:
+        ext[:n_docs] = x_t
+    else:
+        np.multiply(x_t, w[:, None], out=ext[:n_docs])
+    ext[n_docs] = blk.pad
+    step = max(1, BLOCK_VALUES // (width * n_q))
+    for s in range(0, n_p, step):
+        slots = ext[blk.gather[:, s : s + step]].transpose(1, 0, 2)  # (b, width, n_queries)
+        res = slots.sum(axis=1) if blk.kk == width else _top_sum(slots, blk.kk)
+        if blk.kk > 1:
+            res /= blk.counts[s : s + step, None]
+        res[blk.none[s : s + step]] = blk.empty
+        out[:, s : s + step] = res.T
     return out

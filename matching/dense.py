@@ -32,7 +32,7 @@ class Background(NamedTuple):
 
 
 class DenseSimilarity(NamedTuple):
-    """``docs``: z per (query, document); ``centroids``: z per (query, profile)."""
+    """``docs``: z per (query, document), float32; ``centroids``: z per (query, profile), float64."""
 
     docs: np.ndarray
     centroids: np.ndarray
@@ -64,11 +64,11 @@ def centroids(vectors: np.ndarray, owner: np.ndarray, n_profiles: int, weights: 
 
 
 def _standardised(cos: np.ndarray, bg: Background) -> np.ndarray:
-    """``((cos - mu) / sigma)`` computed in float32 in place (the same numbers as with
-    temporaries), returned as float64."""
+    """``((cos - mu) / sigma)`` of a float32 array, in place (the same numbers as with
+    temporaries); returns ``cos``."""
     cos -= bg.mu
     cos /= bg.sigma
-    return cos.astype(np.float64)
+    return cos
 
 
 class DenseIndex(BaseEstimator):
@@ -115,14 +115,20 @@ class DenseIndex(BaseEstimator):
             self.english_profiles_ = np.unique(owner[rows])
         return self
 
-    def similarity(self, texts: Sequence[str]) -> DenseSimilarity:
-        """z-similarities of ``texts`` (as queries) to documents and profile centroids."""
+    def similarity(self, texts: Sequence[str], english: np.ndarray | None = None) -> DenseSimilarity:
+        """z-similarities of ``texts`` (as queries) to documents and profile centroids.
+
+        ``english``: bool (n_texts,), ``is_english`` of each text, when the caller has it.
+        """
         texts = list(texts)
+        if english is not None and len(english) != len(texts):
+            raise ValueError(f"english has {len(english)} flags but there are {len(texts)} texts")
         q = np.asarray(self.encoder.encode(texts, self.query_role), dtype=np.float32).reshape(len(texts), -1)
-        docs, cents = _standardised(q @ self.vectors_.T, self.background_), _standardised(
-            q @ self.centroids_.T, self.background_)
+        # document-major (n_docs, n_queries) in memory, returned as its (n_queries, n_docs) view
+        docs = _standardised(self.vectors_ @ q.T, self.background_).T
+        cents = _standardised(q @ self.centroids_.T, self.background_).astype(np.float64)
         if len(self.english_rows_):
-            en_q = np.flatnonzero([is_english(t) for t in texts])
+            en_q = np.flatnonzero([is_english(t) for t in texts] if english is None else english)
             if len(en_q):
                 qe = np.asarray(self.english_encoder.encode([texts[i] for i in en_q], "query"), dtype=np.float32)
                 ebg = self.english_background_

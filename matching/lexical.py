@@ -106,14 +106,41 @@ class LexicalIndex(BaseEstimator):
         out.has_sorted_indices = True
         return out
 
+    def query_columns(self, token_lists: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """The queries' terms and their TF-IDF weights, column-major: ``cols`` (n_cols,) the
+        sorted vocabulary ids of the terms any query has, ``qt`` (n_cols, n_queries) float32,
+        each query's column unit-length (all zero for a query with no known term) — the
+        non-zeros of ``query_matrix``, transposed and made dense over those terms only."""
+        lists = list(token_lists)
+        n_q, n_t = len(lists), len(self.vocabulary_)
+        flat = list(chain.from_iterable(lists))
+        ids = np.fromiter(map(self.vocabulary_.get, flat, repeat(-1, len(flat))), dtype=np.int64, count=len(flat))
+        rows = np.repeat(np.arange(n_q, dtype=np.int64), [len(t) for t in lists])
+        keep = ids >= 0
+        ids, rows = ids[keep], rows[keep]
+        present = np.zeros(n_t, dtype=bool)
+        present[ids] = True
+        cols = np.flatnonzero(present)
+        pos = np.empty(n_t, dtype=np.int64)
+        pos[cols] = np.arange(len(cols))
+        # nz: flat (column, query) positions of the non-zeros, sorted; counts: how often
+        nz, counts = np.unique(pos[ids] * n_q + rows, return_counts=True)
+        # tf = 1 + ln(count), times idf, each query's column L2-normalised (float64, then stored float32)
+        vals = (1.0 + np.log(counts)) * self.idf_[cols[nz // max(n_q, 1)]]
+        q_of = nz % max(n_q, 1)
+        norm = np.sqrt(np.bincount(q_of, weights=vals * vals, minlength=n_q))
+        qt = np.zeros(len(cols) * n_q, dtype=np.float32)
+        qt[nz] = vals / norm[q_of]
+        return cols, qt.reshape(len(cols), n_q)
+
     def similarity(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> np.ndarray:
-        """Dense (n_queries, n_docs) cosine similarities in [0, 1], float64."""
+        """Dense (n_queries, n_docs) cosine similarities in [0, 1], float32, C-ordered."""
         toks = list(tokens) if tokens is not None else [self.tokenizer(t) for t in texts]
-        q = self.query_matrix(toks)
-        # only the document rows of the queries' terms, in float64: the product never
-        # converts the whole float32 document matrix (a copy of it per call otherwise)
-        cols = np.unique(q.indices)
-        sub = self.doc_matrix_t_[cols].astype(np.float64)
-        qs = sp.csr_matrix((q.data, np.searchsorted(cols, q.indices), q.indptr), shape=(q.shape[0], len(cols)))
-        s = (qs @ sub).toarray()
+        n_docs = self.doc_matrix_t_.shape[1]
+        if not self.vocabulary_:
+            return np.zeros((len(toks), n_docs), dtype=np.float32)
+        cols, qt = self.query_columns(toks)
+        # only the document rows of the queries' terms; their transpose (n_docs, n_cols) is
+        # CSC, whose product with the dense query columns is one pass over their non-zeros
+        s = (self.doc_matrix_t_[cols].T @ qt).T
         return np.clip(s, 0.0, 1.0, out=s)

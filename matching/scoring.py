@@ -49,12 +49,14 @@ class Fusion(NamedTuple):
         """The weighted feature sum without the bias (n_demands, n_profiles)."""
         x = self.lexical * f.lexical
         if f.dense is not None:
-            x = x + self.dense_term(f)
+            x += self.dense_term(f)  # in place: the same numbers as x + dense_term
         return x
 
     def dense_term(self, f: "Features") -> np.ndarray:
         """The dense part alone: dense·D + centroid·C (requires dense features)."""
-        return self.dense * f.dense + self.centroid * f.centroid
+        d = self.dense * f.dense
+        d += self.centroid * f.centroid
+        return d
 
 
 #: Chosen by the cross-validated figure (``python benchmarks/quality.py --cv --fit``):
@@ -102,7 +104,12 @@ class Features(NamedTuple):
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+    """``1 / (1 + exp(-clip(x, -60, 60)))`` elementwise, in one new array (``x`` is kept)."""
+    z = np.clip(x, -60, 60)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.reciprocal(z, out=z)
 
 
 def top_order(row: np.ndarray, k: int) -> np.ndarray:
@@ -250,11 +257,13 @@ class MatchScorer(BaseEstimator):
         mem = self.memory_.logits(texts) if self.memory_ is not None else None
         if self.dense_ is None:
             return Features(lex, None, None, doc_lex, None, mem)
-        sim = self.dense_.similarity(texts)
+        english = np.array([is_english(t) for t in texts], dtype=bool)
+        sim = self.dense_.similarity(texts, english)
         # z can be negative: the prior is a subtraction, so it never flips a sign
-        doc_dense = sim.docs - DENSE_PRIOR_PENALTY * (1.0 - w)[None, :]
+        doc_dense = sim.docs  # float32, a new array per call: the prior is subtracted in place
+        doc_dense -= (DENSE_PRIOR_PENALTY * (1.0 - w)).astype(np.float32)
         dense = topk_mean(doc_dense, owner, n_p, k=self.k, empty=-3.0, layout=self.layout_)
-        en = self._english_pairs(texts)
+        en = self._english_pairs(english)
         if en is not None:
             rows = np.flatnonzero(en.any(axis=1))
             for k, own_k, mat, src, kw in ((self.english_k_, self.k, dense, doc_dense, {"empty": -3.0}),
@@ -265,20 +274,21 @@ class MatchScorer(BaseEstimator):
                     mat[rows] = np.where(en[rows], alt, mat[rows])
         return Features(lex, dense, sim.centroids, doc_lex, doc_dense, mem, en)
 
-    def _english_pairs(self, texts: Sequence[str]) -> np.ndarray | None:
-        """Bool (n_texts, n_profiles) of the pairs the English fusion scores, None when there are none."""
+    def _english_pairs(self, q: np.ndarray) -> np.ndarray | None:
+        """Bool (n_texts, n_profiles) of the pairs the English fusion scores, None when there are
+        none; ``q`` (n_texts,) bool: which texts are English."""
         if self.english_fusion_ is None or not len(self.english_profiles_):
             return None
-        q = np.array([is_english(t) for t in texts], dtype=bool)
         if not q.any():
             return None
-        en = np.zeros((len(texts), self.table_.n_profiles), dtype=bool)
+        en = np.zeros((len(q), self.table_.n_profiles), dtype=bool)
         en[np.ix_(np.flatnonzero(q), self.english_profiles_)] = True
         return en
 
     def fuse(self, f: Features) -> np.ndarray:
         """Calibrated scores (n_demands, n_profiles) in (0, 1) from features."""
-        z = self.fusion_.bias + self.fusion_.terms(f)
+        z = self.fusion_.terms(f)
+        z += self.fusion_.bias  # in place: the same numbers as bias + terms
         if f.english is not None and self.english_fusion_ is not None:
             ef = self.english_fusion_
             z = np.where(f.english, ef.bias + ef.terms(f), z)

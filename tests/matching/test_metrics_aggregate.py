@@ -75,3 +75,32 @@ def test_top2_of_4_equals_the_sorted_top_two() -> None:
         top = np.sort(x, axis=1)[:, 2:]
         top[np.isneginf(top)] = 0.0
         assert np.array_equal(_top2_of_4(x), top[:, 0] + top[:, 1])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 14])
+def test_topk_mean_document_major_input_gives_the_same_numbers(k: int) -> None:
+    """A (n_queries, n_docs) view of a document-major array takes the row-gathering path: exactly the
+    numbers of the query-major path, float32 and float64, weighted or not, empty profiles included."""
+    from xfd.matching import aggregate
+
+    rng = np.random.default_rng(200 + k)
+    for max_docs, dtype, weighted in itertools.product((4, 12), (np.float32, np.float64), (False, True)):
+        counts = rng.integers(0, max_docs + 1, 11)
+        counts[0], counts[1] = max_docs, 0
+        owner = rng.permutation(np.repeat(np.arange(11), counts))
+        scores = np.round(rng.normal(size=(6, len(owner))), 1).astype(dtype)  # ties
+        w = rng.uniform(0.5, 1.0, len(owner)) if weighted else None
+        doc_major = np.ascontiguousarray(scores.T).T
+        assert doc_major.flags.f_contiguous and not doc_major.flags.c_contiguous
+        want = topk_mean(scores, owner, 11, k=k, weights=w, empty=-3.0)
+        for block in (aggregate.BLOCK_VALUES, 50):  # one block, and blocks of a few profiles
+            old, aggregate.BLOCK_VALUES = aggregate.BLOCK_VALUES, block
+            try:
+                got = topk_mean(doc_major, owner, 11, k=k, weights=w, empty=-3.0)
+            finally:
+                aggregate.BLOCK_VALUES = old
+            assert got.dtype == np.float64 and np.array_equal(got, want)
+        for q, p in itertools.product(range(6), range(11)):
+            vals = sorted(scores[q, owner == p].astype(np.float64) * (1 if w is None else w[owner == p]),
+                          reverse=True)[:k]
+            assert want[q, p] == pytest.approx(float(np.mean(vals)) if vals else -3.0, rel=1e-6, abs=1e-6)

@@ -86,3 +86,32 @@ def test_demand_role_selects_the_encoders_role_for_demands_only() -> None:
     seen.clear()
     q.score(DEMANDS)
     assert seen == ["passage"]  # the default, chosen by the cross-validated figure
+
+
+def test_dense_similarity_takes_the_callers_english_flags() -> None:
+    """Flags given by the caller (``features`` computes them once) give the same z as flags the
+    index computes itself; flags of another length are refused, naming both lengths."""
+    from xfd.matching.dense import DenseIndex
+    from xfd.matching.text import is_english
+
+    texts = [d.text for p in PROFILES for d in p.documents]
+    owner = np.array([i for i, p in enumerate(PROFILES) for _ in p.documents])
+    idx = DenseIndex(HashingEncoder(), english_encoder=HashingEncoder(name="en")).fit(
+        texts, owner, len(PROFILES), np.ones(len(texts)))
+    queries = [d.text for d in DEMANDS]
+    flags = np.array([is_english(t) for t in queries])
+    assert flags.tolist() == [True, False]
+    own, given = idx.similarity(queries), idx.similarity(queries, flags)
+    assert np.array_equal(own.docs, given.docs) and np.array_equal(own.centroids, given.centroids)
+    assert given.docs.dtype == np.float32 and given.docs.shape == (2, len(texts))
+    with pytest.raises(ValueError, match="english has 1 flags but there are 2 texts"):
+        idx.similarity(queries, flags[:1])
+
+
+def test_sigmoid_in_place_equals_the_formula() -> None:
+    """The in-place logistic gives exactly ``1 / (1 + exp(-clip(x, -60, 60)))`` and keeps its input."""
+    x = np.random.default_rng(0).normal(scale=20, size=(7, 50))
+    x[0, :3] = [-1e3, 1e3, 0.0]
+    keep = x.copy()
+    assert np.array_equal(scoring._sigmoid(x), 1.0 / (1.0 + np.exp(-np.clip(keep, -60, 60))))
+    assert np.array_equal(x, keep)

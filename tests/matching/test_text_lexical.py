@@ -179,3 +179,38 @@ def test_query_counts_equal_the_count_vectorizer() -> None:
         assert got.dtype == np.float64 and got.has_sorted_indices and got.shape == want.shape
         assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
         assert np.array_equal(got.data, want.data)
+
+
+def test_query_columns_are_the_query_matrix_transposed_over_its_terms() -> None:
+    """``query_columns`` holds the non-zeros of ``query_matrix`` (float32), column per query,
+    on exactly the sorted terms some query has; queries without a known term are zero columns."""
+    import random
+
+    rng = random.Random(2)
+    words = [f"w{i}" for i in range(40)]
+    docs = [[rng.choice(words) for _ in range(rng.randint(0, 12))] for _ in range(30)]
+    idx = LexicalIndex(lambda t: t.split()).fit([" ".join(d) for d in docs], tokens=docs)
+    for _ in range(50):
+        queries = [[rng.choice([*words, "未知"]) for _ in range(rng.randint(0, 15))] for _ in range(rng.randint(0, 5))]
+        q = idx.query_matrix(queries)
+        cols, qt = idx.query_columns(queries)
+        assert np.array_equal(cols, np.unique(q.indices)) and qt.dtype == np.float32
+        assert qt.shape == (len(cols), len(queries))
+        np.testing.assert_allclose(qt.T, q.toarray()[:, cols], rtol=1e-6, atol=0)
+
+
+def test_similarity_rows_are_cosines_of_the_query_and_document_vectors() -> None:
+    """The one-pass product equals the sparse cosine, for a batch and for each query alone."""
+    import random
+
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(60)]
+    docs = [[rng.choice(words) for _ in range(rng.randint(1, 20))] for _ in range(25)]
+    idx = LexicalIndex(lambda t: t.split()).fit([" ".join(d) for d in docs], tokens=docs)
+    queries = [[rng.choice([*words, "未知"]) for _ in range(rng.randint(0, 15))] for _ in range(7)]
+    got = idx.similarity([], queries)
+    want = np.clip((idx.query_matrix(queries) @ idx.doc_matrix_t_.astype(np.float64)).toarray(), 0, 1)
+    assert got.shape == (7, 25) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    for i, q in enumerate(queries):
+        np.testing.assert_allclose(idx.similarity([], [q])[0], want[i], rtol=1e-6, atol=1e-7)

@@ -243,3 +243,39 @@ def test_use_m3_optional() -> None:
     assert v.shape == (4, enc.dim) and v.dtype == np.float32 and not v[3].any()
     np.testing.assert_allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def _blas_threads_now() -> int:
+    from threadpoolctl import threadpool_info
+
+    return min(d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas")
+
+
+@pytest.mark.parametrize(("env", "want"), [(None, 1), ("2", 2)])
+def test_loading_a_torch_model_sets_numpy_blas_threads(monkeypatch, env: str | None, want: int) -> None:
+    """Beside a torch model numpy's BLAS runs ``XFD_BLAS_THREADS`` threads (default 1): its
+    spinning threads would otherwise take the cores from torch's."""
+    from threadpoolctl import threadpool_limits
+
+    from xfd.models import loader
+
+    if env is None:
+        monkeypatch.delenv(loader.BLAS_THREADS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(loader.BLAS_THREADS_ENV, env)
+    before = _blas_threads_now()
+    try:
+        threadpool_limits(limits=3 - want, user_api="blas")  # start from the other value
+        loader._set_torch_threads()
+        assert _blas_threads_now() == want
+    finally:
+        threadpool_limits(limits=before, user_api="blas")
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "-1"])
+def test_bad_blas_threads_setting_names_the_variable(monkeypatch, bad: str) -> None:
+    from xfd.models import loader
+
+    monkeypatch.setenv(loader.BLAS_THREADS_ENV, bad)
+    with pytest.raises(ValueError, match=f"XFD_BLAS_THREADS must be a positive integer, got '{bad}'"):
+        loader._set_torch_threads()
