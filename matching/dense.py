@@ -63,6 +63,20 @@ def centroids(vectors: np.ndarray, owner: np.ndarray, n_profiles: int, weights: 
     return c / np.where(norm > 0, norm, 1.0)
 
 
+def centroid_map(vectors: np.ndarray, owner: np.ndarray, n_profiles: int, weights: np.ndarray) -> sp.csr_matrix:
+    """(n_profiles, n_docs) float32 CSR, one entry per document: ``w_j / |sum_k w_k v_k|`` in
+    its profile's row, so ``centroid_map @ (vectors @ q)`` is ``centroids(...) @ q`` (the
+    cosine of ``q`` with each profile's unit-length weighted mean vector, 0 for a profile
+    with none) computed from the document cosines, without a matrix of centroids."""
+    n = len(owner)
+    w = sp.csr_matrix((weights.astype(np.float32), (owner, np.arange(n))), shape=(n_profiles, n))
+    norm = np.linalg.norm(np.asarray(w @ vectors, dtype=np.float32), axis=1)
+    inv = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0).astype(np.float32)
+    out = sp.csr_matrix(sp.diags(inv) @ w, dtype=np.float32)
+    out.sort_indices()
+    return out
+
+
 def _standardised(cos: np.ndarray, bg: Background) -> np.ndarray:
     """``((cos - mu) / sigma)`` of a float32 array, in place (the same numbers as with
     temporaries); returns ``cos``."""
@@ -103,7 +117,7 @@ class DenseIndex(BaseEstimator):
         rng = np.random.default_rng(self.seed)
         self.vectors_ = np.asarray(self.encoder.encode(texts, "passage"), dtype=np.float32).reshape(n, -1)
         self.background_ = background(self.vectors_, rng)
-        self.centroids_ = centroids(self.vectors_, owner, n_profiles, weights)
+        self.centroid_map_ = centroid_map(self.vectors_, owner, n_profiles, weights)
         en = np.array([is_english(t) for t in texts], dtype=bool)
         rows = np.flatnonzero(en) if self.english_encoder is not None else np.zeros(0, dtype=np.int64)
         self.english_rows_ = rows
@@ -125,8 +139,10 @@ class DenseIndex(BaseEstimator):
             raise ValueError(f"english has {len(english)} flags but there are {len(texts)} texts")
         q = np.asarray(self.encoder.encode(texts, self.query_role), dtype=np.float32).reshape(len(texts), -1)
         # document-major (n_docs, n_queries) in memory, returned as its (n_queries, n_docs) view
-        docs = _standardised(self.vectors_ @ q.T, self.background_).T
-        cents = _standardised(q @ self.centroids_.T, self.background_).astype(np.float64)
+        cos = self.vectors_ @ q.T
+        cent = _standardised(np.asarray(self.centroid_map_ @ cos), self.background_)  # (n_profiles, n_queries)
+        cents = np.ascontiguousarray(cent.T, dtype=np.float64)
+        docs = _standardised(cos, self.background_).T
         if len(self.english_rows_):
             en_q = np.flatnonzero([is_english(t) for t in texts] if english is None else english)
             if len(en_q):

@@ -41,8 +41,14 @@ def cjk_ratio(text: str) -> float:
 
 
 def is_english(text: str, threshold: float = 0.02) -> bool:
-    """True when the text has (almost) no Chinese characters but some Latin letters."""
-    return cjk_ratio(text) < threshold and bool(_LATIN3.search(text))
+    """True when the text has (almost) no Chinese characters but some Latin letters:
+    ``cjk_ratio(text) < threshold`` and a run of three Latin letters."""
+    if not _LATIN3.search(text):
+        return False
+    n_cjk = sum(map(len, _CJK_RUN.findall(text)))
+    if n_cjk >= threshold * len(text):  # the non-space characters are at most len(text)
+        return False
+    return cjk_ratio(text) < threshold
 
 
 def _stem(word: str) -> str:

@@ -115,3 +115,23 @@ def test_sigmoid_in_place_equals_the_formula() -> None:
     keep = x.copy()
     assert np.array_equal(scoring._sigmoid(x), 1.0 / (1.0 + np.exp(-np.clip(keep, -60, 60))))
     assert np.array_equal(x, keep)
+
+
+def test_centroid_map_gives_the_cosine_to_each_profiles_mean_vector() -> None:
+    """``centroid_map @ (V @ q)`` equals the cosine of q with the unit-length weighted mean
+    of each profile's vectors (brute force), 0 for a profile without documents."""
+    from xfd.matching.dense import centroid_map, centroids
+
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal((30, 16)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    owner = rng.integers(0, 8, 30)
+    owner[owner == 7] = 0  # profile 7 has no document
+    w = rng.uniform(0.5, 1.0, 30)
+    q = rng.standard_normal((16, 3)).astype(np.float32)
+    got = np.asarray(centroid_map(v, owner, 8, w) @ (v @ q))
+    for p in range(8):
+        m = (w[owner == p, None] * v[owner == p]).sum(axis=0)
+        want = q.T @ (m / np.linalg.norm(m)) if (owner == p).any() else np.zeros(3)
+        np.testing.assert_allclose(got[p], want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got, centroids(v, owner, 8, w) @ q, rtol=1e-5, atol=1e-6)

@@ -214,3 +214,17 @@ def test_similarity_rows_are_cosines_of_the_query_and_document_vectors() -> None
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
     for i, q in enumerate(queries):
         np.testing.assert_allclose(idx.similarity([], [q])[0], want[i], rtol=1e-6, atol=1e-7)
+
+
+def test_is_english_equals_its_definition() -> None:
+    """The early exits (no three Latin letters; CJK at least the threshold of all characters)
+    give exactly ``cjk_ratio(t) < 0.02 and a run of three Latin letters``."""
+    import random
+    import re
+
+    latin3 = re.compile(r"[A-Za-z]{3}")
+    rng = random.Random(4)
+    alphabet = ["abc", "Deep", " ", "\t", "中", "文", "x", "1", "\u3000", "检测 ", "learning "]
+    texts = ["", "abc", "中abc", "中" + "a" * 60, "中" + "a" * 40, *(
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000))]
+    assert [is_english(t) for t in texts] == [cjk_ratio(t) < 0.02 and bool(latin3.search(t)) for t in texts]
