@@ -93,7 +93,7 @@ class Sizes:
     assign: tuple[int, ...]
 
 
-QUICK = Sizes(index_profiles=10, index_reps=3, small=1000, large=10000, latency_reps=40,
+QUICK = Sizes(index_profiles=10, index_reps=3, small=1000, large=10000, latency_reps=20,
               score_demands=64, score_reps=7, assign=(250, 1000))
 FULL = Sizes(index_profiles=48, index_reps=3, small=1000, large=10000, latency_reps=40,
              score_demands=256, score_reps=7, assign=(250, 1000, 4000))
