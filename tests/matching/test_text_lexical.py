@@ -163,16 +163,24 @@ def test_cjk_ratio_counts_like_a_character_loop() -> None:
     assert [cjk_ratio(t) for t in texts] == [by_hand(t) for t in texts]
 
 
-def test_query_counts_equal_the_count_vectorizer() -> None:
-    """Counts by one sort of (query, term) keys are CountVectorizer's, CSR with sorted indices."""
+def _random_index_and_queries(seed: int, n_batches: int = 50) -> tuple[LexicalIndex, list[list[list[str]]]]:
+    """A LexicalIndex on 30 random documents over 40 words, and ``n_batches`` random query
+    batches (0–4 queries of 0–14 tokens, some unknown)."""
     import random
 
-    rng = random.Random(1)
+    rng = random.Random(seed)
     words = [f"w{i}" for i in range(40)]
     docs = [[rng.choice(words) for _ in range(rng.randint(0, 12))] for _ in range(30)]
     idx = LexicalIndex(lambda t: t.split()).fit([" ".join(d) for d in docs], tokens=docs)
-    for _ in range(50):
-        queries = [[rng.choice([*words, "未知"]) for _ in range(rng.randint(0, 15))] for _ in range(rng.randint(0, 5))]
+    batches = [[[rng.choice([*words, "未知"]) for _ in range(rng.randint(0, 15))] for _ in range(rng.randint(0, 5))]
+               for _ in range(n_batches)]
+    return idx, batches
+
+
+def test_query_counts_equal_the_count_vectorizer() -> None:
+    """Counts by one sort of (query, term) keys are CountVectorizer's, CSR with sorted indices."""
+    idx, batches = _random_index_and_queries(1)
+    for queries in batches:
         want = idx.query_counts_.transform(queries).tocsr()
         want.sort_indices()
         got = idx.query_counts(queries)
@@ -184,14 +192,8 @@ def test_query_counts_equal_the_count_vectorizer() -> None:
 def test_query_columns_are_the_query_matrix_transposed_over_its_terms() -> None:
     """``query_columns`` holds the non-zeros of ``query_matrix`` (float32), column per query,
     on exactly the sorted terms some query has; queries without a known term are zero columns."""
-    import random
-
-    rng = random.Random(2)
-    words = [f"w{i}" for i in range(40)]
-    docs = [[rng.choice(words) for _ in range(rng.randint(0, 12))] for _ in range(30)]
-    idx = LexicalIndex(lambda t: t.split()).fit([" ".join(d) for d in docs], tokens=docs)
-    for _ in range(50):
-        queries = [[rng.choice([*words, "未知"]) for _ in range(rng.randint(0, 15))] for _ in range(rng.randint(0, 5))]
+    idx, batches = _random_index_and_queries(2)
+    for queries in batches:
         q = idx.query_matrix(queries)
         cols, qt = idx.query_columns(queries)
         assert np.array_equal(cols, np.unique(q.indices)) and qt.dtype == np.float32
