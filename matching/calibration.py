@@ -30,7 +30,7 @@ from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
 from xfd.matching import memory as memory_mod
-from xfd.matching.memory import MemoryItem, VerdictMemory, memory_from_json, memory_to_json
+from xfd.matching.memory import MemoryItem, VerdictMemory, memory_from_json, memory_to_json, vector_tuple
 from xfd.matching.metrics import ndcg_at_k
 from xfd.matching.readers import RecordError
 from xfd.matching.scoring import Features, Fusion
@@ -444,7 +444,9 @@ def _memory_items(inp: MemoryInputs, ctx: _MemCtx) -> tuple[MemoryItem, ...]:
     rej: dict[int, list[str]] = {}
     for r, c, yy in zip(ctx.prow.tolist(), ctx.pcol.tolist(), ctx.y.tolist()):
         (acc if yy else rej).setdefault(r, []).append(ctx.profiles[c])
-    return tuple(MemoryItem(d, t, tuple(acc.get(i, ())), tuple(rej.get(i, ())))
+    dense = isinstance(inp.vectors, np.ndarray)  # an encoder's vectors: kept instead of the text
+    return tuple(MemoryItem(d, "" if dense else t, tuple(acc.get(i, ())), tuple(rej.get(i, ())),
+                            vector_tuple(inp.vectors[i]) if dense else ())
                  for i, (d, t) in enumerate(zip(inp.demand_ids, inp.texts)) if i in acc or i in rej)
 
 

@@ -38,12 +38,18 @@ HASH_FEATURES = 2**18
 
 
 class MemoryItem(NamedTuple):
-    """One remembered demand: its id, text, and the profile ids accepted / rejected for it."""
+    """One remembered demand: its id, text, and the profile ids accepted / rejected for it.
+
+    ``vector``: the demand's unit vector from the scorer's encoder (dim floats) when the
+    memory was fitted with one; the text is then not kept (``""``): a calibration file or
+    row never carries an enterprise's demand text.  A lexical scorer's memory keeps the
+    text (its vectors are the tokenizer's hashed counts, which a dictionary reverses)."""
 
     demand_id: str
     text: str
     accepted: tuple[str, ...]
     rejected: tuple[str, ...]
+    vector: tuple[float, ...] = ()
 
 
 class VerdictMemory(NamedTuple):
@@ -174,19 +180,58 @@ def bind(memory: VerdictMemory, scorer: Any) -> BoundMemory:
     ids = [p.id for p in scorer.profiles_]
     acc, rej = verdict_matrices(memory.items, ids)
     if memory.items:
-        vectors = memory_vectors([it.text for it in memory.items], encoder, tokenizer, role)
+        vectors = _item_vectors(memory.items, encoder, tokenizer, role)
         mu, sigma = spread(vectors)
     else:
         vectors, mu, sigma = np.zeros((0, 1)), 0.0, 1.0
     return BoundMemory(memory, vectors, acc, rej, mu, sigma, encoder, tokenizer, role)
 
 
+def _item_vectors(items: Sequence[MemoryItem], encoder: Any, tokenizer: Any, role: str) -> Any:
+    """The memory's unit rows: the stored vectors when the items carry them (they need the
+    encoder they came from: same dimension), else the texts embedded as ``memory_vectors`` does."""
+    stored = [it for it in items if it.vector]
+    if not stored:
+        return memory_vectors([it.text for it in items], encoder, tokenizer, role)
+    if len(stored) != len(items) or encoder is None:
+        raise ValueError("反馈记忆的向量需要同一编码器 the memory's vectors need the encoder they came from "
+                         f"({len(stored)} of {len(items)} items have vectors; scorer encoder: {encoder!r})")
+    v = np.array([it.vector for it in items], dtype=np.float64)
+    dim = getattr(encoder, "dim", v.shape[1])
+    if v.shape[1] != dim:
+        raise ValueError(f"反馈记忆向量维数 memory vectors have {v.shape[1]} dimensions, the encoder {dim}")
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.where(norm > 0, norm, 1.0)
+
+
+#: decimals of a stored memory vector (unit rows: cosines change by < 1e-6)
+VECTOR_DECIMALS = 7
+
+
+def vector_tuple(row: Any) -> tuple[float, ...]:
+    """A dense unit row as the rounded floats a ``MemoryItem`` stores."""
+    return tuple(round(float(x), VECTOR_DECIMALS) for x in np.asarray(row, dtype=np.float64).ravel())
+
+
 # ----------------------------------------------------------------------------- JSON
 def memory_to_json(mem: VerdictMemory) -> dict[str, Any]:
-    """The ``"memory"`` part of a calibration document: coefficients, kernel and the remembered demands."""
+    """The ``"memory"`` part of a calibration document: coefficients, kernel and the remembered
+    demands (each by its vector when it has one, else by its text)."""
+    def item(it: MemoryItem) -> dict[str, Any]:
+        what = {"vector": list(it.vector)} if it.vector else {"text": it.text}
+        return {"demand_id": it.demand_id, **what, "accepted": list(it.accepted), "rejected": list(it.rejected)}
+
     return {"accepted": mem.accepted, "rejected": mem.rejected, "tau": mem.tau, "null": mem.null,
-            "items": [{"demand_id": it.demand_id, "text": it.text, "accepted": list(it.accepted),
-                       "rejected": list(it.rejected)} for it in mem.items]}
+            "items": [item(it) for it in mem.items]}
+
+
+def _vector(it: Mapping, where: str) -> tuple[float, ...]:
+    v = it.get("vector")
+    ok = isinstance(v, list) and v and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+    if not ok:
+        raise ValueError(f'字段 field "{where}.vector": 应为有限数列表 must be a non-empty list of finite numbers')
+    return tuple(float(x) for x in v)
 
 
 def _number(obj: Mapping, name: str, where: str, low: float | None = None, strict: bool = False) -> float:
@@ -216,9 +261,12 @@ def memory_from_json(doc: Any) -> VerdictMemory | None:
     items = []
     for i, it in enumerate(mem["items"]):
         where = f"memory.items[{i}]"
-        if not isinstance(it, Mapping) or not all(isinstance(it.get(k), str) for k in ("demand_id", "text")):
-            raise ValueError(f'字段 field "{where}": 应有字符串 demand_id 和 text must have string demand_id and text')
-        items.append(MemoryItem(it["demand_id"], it["text"], _strings(it, "accepted", where),
-                                _strings(it, "rejected", where)))
+        if not isinstance(it, Mapping) or not isinstance(it.get("demand_id"), str) or not (
+                isinstance(it.get("text"), str) or "vector" in it):
+            raise ValueError(f'字段 field "{where}": 应有字符串 demand_id 和 text 或 vector '
+                             "must have a string demand_id and a text or a vector")
+        vector = _vector(it, where) if "vector" in it else ()
+        items.append(MemoryItem(it["demand_id"], "" if vector else it["text"], _strings(it, "accepted", where),
+                                _strings(it, "rejected", where), vector))
     return VerdictMemory(tuple(items), _number(mem, "accepted", "memory", 0.0), _number(mem, "rejected", "memory", 0.0),
                          _number(mem, "tau", "memory", 0.0, strict=True), _number(mem, "null", "memory"))

@@ -160,3 +160,54 @@ def test_malformed_memory_names_the_field(patch, field) -> None:
                       "items": [{"demand_id": "D1", "text": "t", "accepted": ["T1"], "rejected": []}], **patch}}
     with pytest.raises(ValueError, match=re.escape(f'"{field}')):
         memory_from_json(doc)
+
+
+def test_a_calibration_document_carries_vectors_not_demand_texts() -> None:
+    """With an encoder's vectors the memory keeps each demand's unit vector and drops its text:
+    the document has no demand text, and bound again it lifts the same profile as before."""
+    import json
+
+    inp, x, y, g = _clustered(0)
+    secret = [f"机密需求 confidential demand {d}" for d in inp.demand_ids]
+    inp = inp._replace(texts=secret)
+    cal = fit_calibration(x, y, g, LEXICAL_ONLY_FUSION, "lexical", inp)
+    assert cal.memory is not None and all(it.text == "" and len(it.vector) == 3 for it in cal.memory.items)
+    doc = calibration_to_json(cal)
+    dumped = json.dumps(doc, ensure_ascii=False)
+    assert "机密需求" not in dumped and "confidential" not in dumped
+    assert all(set(it) == {"demand_id", "vector", "accepted", "rejected"} for it in doc["memory"]["items"])
+    back = calibration_from_json(json.loads(dumped), "lexical").memory
+    assert back == cal.memory
+    scorer = SimpleNamespace(encoder=TableEncoder({"new": [0.0, 1.0, 0.0]}), tokenizer=None,
+                             profiles_=[Profile(id=f"P{k}") for k in range(3)])
+    shift = back.bind(scorer).logits(["new"])[0]  # the memory's own texts are never encoded
+    assert int(np.argmax(shift)) == 1 and shift[1] > 0 > max(shift[0], shift[2])
+
+
+def test_a_document_with_texts_still_binds_by_embedding_them() -> None:
+    """Calibration files written before vectors were kept (items with a text) load and embed their texts."""
+    doc = {"memory": {"accepted": 1.0, "rejected": 0.5, "tau": 0.5, "null": 2.0,
+                      "items": [{"demand_id": "D1", "text": "红茶发酵", "accepted": ["P0"], "rejected": []}]}}
+    mem = memory_from_json(doc)
+    assert mem.items[0].text == "红茶发酵" and mem.items[0].vector == ()
+    enc = TableEncoder({"红茶发酵": [1.0, 0.0], "new": [1.0, 0.0]})
+    bound = mem.bind(SimpleNamespace(encoder=enc, tokenizer=None, profiles_=[Profile(id="P0"), Profile(id="P1")]))
+    assert np.allclose(bound.vectors, [[1.0, 0.0]])
+
+
+def test_stored_vectors_need_their_encoder() -> None:
+    """A vector memory bound to a scorer without an encoder, or to one of another dimension, is refused."""
+    mem = VerdictMemory((MemoryItem("D1", "", ("P0",), (), (1.0, 0.0, 0.0)),), 1.0, 0.5, 0.5, 2.0)
+    profiles = [Profile(id="P0")]
+    with pytest.raises(ValueError, match="need the encoder they came from"):
+        mem.bind(SimpleNamespace(encoder=None, tokenizer=Tokenizer(), profiles_=profiles))
+    with pytest.raises(ValueError, match="memory vectors have 3 dimensions, the encoder 2"):
+        mem.bind(SimpleNamespace(encoder=TableEncoder({"a": [1.0, 0.0]}), tokenizer=None, profiles_=profiles))
+
+
+@pytest.mark.parametrize("vector", [[], ["x"], [1.0, float("nan")], "1,2", [True, 1.0]])
+def test_malformed_memory_vector_names_the_field(vector) -> None:
+    doc = {"memory": {"accepted": 1.0, "rejected": 0.5, "tau": 0.5, "null": 2.0,
+                      "items": [{"demand_id": "D1", "vector": vector, "accepted": ["T1"], "rejected": []}]}}
+    with pytest.raises(ValueError, match=re.escape('"memory.items[0].vector"')):
+        memory_from_json(doc)
