@@ -13,8 +13,9 @@ figure in ``benchmarks/README.md``.  The tokenizer is passed in (any callable
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from itertools import chain, repeat
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain, count, islice, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +28,39 @@ TokenizerFn = Callable[[str], list[str]]
 def _identity(tokens: list[str]) -> list[str]:
     """Analyzer for input that is already tokenised."""
     return tokens
+
+
+#: documents counted per step of ``count_matrix`` (bounds its temporaries)
+COUNT_CHUNK = 2048
+
+
+def count_matrix(token_lists: Iterable[list[str]]) -> tuple[sp.csr_matrix, dict[str, int]]:
+    """Term counts of documents given as token lists: ``(counts, vocabulary)`` exactly as
+    ``CountVectorizer(analyzer=identity, dtype=float32).fit_transform`` gives them — (n_docs,
+    n_terms) float32 CSR with sorted indices, columns in sorted term order — but counted by
+    array passes over ``COUNT_CHUNK`` documents at a time (one dict lookup per token, no
+    per-document dict).  An empty vocabulary gives an (n_docs, 0) matrix and ``{}``."""
+    ids_of: defaultdict[str, int] = defaultdict(count().__next__)  # term -> first-seen id
+    indptr, indices, data = [np.zeros(1, dtype=np.int64)], [], []
+    it = iter(token_lists)
+    while chunk := list(islice(it, COUNT_CHUNK)):
+        lens = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+        ids = np.fromiter(map(ids_of.__getitem__, chain.from_iterable(chunk)), dtype=np.int64, count=int(lens.sum()))
+        rows = np.repeat(np.arange(len(chunk), dtype=np.int64), lens)
+        keys, n = np.unique(rows * (len(ids_of) + 1) + ids, return_counts=True)
+        row = keys // (len(ids_of) + 1)
+        indices.append((keys - row * (len(ids_of) + 1)).astype(np.int32))
+        data.append(n.astype(np.float32))
+        indptr.append(indptr[-1][-1] + np.searchsorted(row, np.arange(1, len(chunk) + 1)))
+    n_docs = sum(len(p) for p in indptr) - 1
+    terms = sorted(ids_of)
+    rank = np.empty(len(terms), dtype=np.int32)  # first-seen id -> sorted column
+    rank[np.fromiter(map(ids_of.__getitem__, terms), dtype=np.int64, count=len(terms))] = np.arange(len(terms))
+    idx = rank[np.concatenate(indices)] if indices else np.zeros(0, dtype=np.int32)
+    out = sp.csr_matrix((np.concatenate(data) if data else np.zeros(0, dtype=np.float32), idx,
+                         np.concatenate(indptr)), shape=(n_docs, len(terms)))
+    out.sort_indices()
+    return out, {t: j for j, t in enumerate(terms)}
 
 
 class LexicalIndex(BaseEstimator):
@@ -44,24 +78,16 @@ class LexicalIndex(BaseEstimator):
 
     def fit(self, texts: Sequence[str], tokens: Sequence[list[str]] | None = None) -> LexicalIndex:
         """Learn vocabulary, idf and the document matrix from ``texts`` (or their given ``tokens``)."""
-        # without given tokens, texts are tokenised one at a time while counting:
+        # without given tokens, texts are tokenised a chunk at a time while counting:
         # no list of every document's tokens is ever held (peak memory)
-        if tokens is not None:
-            cv = CountVectorizer(analyzer=_identity, lowercase=False, dtype=np.float32)
-            source: Sequence = list(tokens)
-        else:
-            cv = CountVectorizer(analyzer=self.tokenizer, lowercase=False, dtype=np.float32)
-            source = list(texts)
+        lists: Iterable[list[str]] = tokens if tokens is not None else map(self.tokenizer, texts)
         self.tfidf_ = TfidfTransformer(sublinear_tf=True)
-        try:
-            counts = cv.fit_transform(source).tocsr()  # float32 counts
-        except ValueError:  # empty vocabulary: no document has a token
-            counts = sp.csr_matrix((len(source), 0), dtype=np.float32)
-            self.vocabulary_: dict[str, int] = {}
+        counts, vocabulary = count_matrix(lists)
+        self.vocabulary_: dict[str, int] = vocabulary
+        if not vocabulary:  # empty vocabulary: no document has a token
             self.query_counts_: CountVectorizer | None = None
             self.idf_ = np.zeros(0, dtype=np.float32)
         else:
-            self.vocabulary_ = cv.vocabulary_
             self.query_counts_ = CountVectorizer(
                 analyzer=_identity, lowercase=False, vocabulary=self.vocabulary_, dtype=np.float64
             ).fit([])

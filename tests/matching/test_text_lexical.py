@@ -230,3 +230,30 @@ def test_is_english_equals_its_definition() -> None:
     texts = ["", "abc", "中abc", "中" + "a" * 60, "中" + "a" * 40, *(
         "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000))]
     assert [is_english(t) for t in texts] == [cjk_ratio(t) < 0.02 and bool(latin3.search(t)) for t in texts]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 2048])
+def test_count_matrix_equals_the_count_vectorizer(monkeypatch, chunk: int) -> None:
+    """Counting by array passes gives CountVectorizer's matrix (values, sorted indices, column order)
+    and vocabulary, across chunk boundaries, with empty documents and Chinese terms."""
+    import random
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from xfd.matching import lexical
+
+    monkeypatch.setattr(lexical, "COUNT_CHUNK", chunk)
+    rng = random.Random(chunk)
+    words = [f"w{i}" for i in range(30)] + ["检测", "茶叶", "设备", "Zeta", "a-b"]
+    for _ in range(20):
+        docs = [[rng.choice(words) for _ in range(rng.randint(0, 9))] for _ in range(rng.randint(1, 12))]
+        got, vocab = lexical.count_matrix(iter(docs))
+        if not any(docs):
+            assert vocab == {} and got.shape == (len(docs), 0)
+            continue
+        cv = CountVectorizer(analyzer=lambda t: t, lowercase=False, dtype=np.float32)
+        want = cv.fit_transform(docs).tocsr()
+        want.sort_indices()
+        assert vocab == cv.vocabulary_ and got.dtype == np.float32 and got.has_sorted_indices
+        assert got.shape == want.shape and np.array_equal(got.indptr, want.indptr)
+        assert np.array_equal(got.indices, want.indices) and np.array_equal(got.data, want.data)
