@@ -1,8 +1,8 @@
 """One settings object, read from ``XFD_*`` environment variables: the service,
 the CLI and the migrations read their configuration here and pass values on
 (the ``models`` and ``matching`` layers take them as parameters and read no
-environment; only the model cache's ``XFD_CACHE_DIR`` / ``XFD_THREADS`` stay
-in ``xfd.models.loader``).
+environment; only the model cache's ``XFD_CACHE_DIR`` / ``XFD_THREADS`` /
+``XFD_BLAS_THREADS`` stay in ``xfd.models.loader``, and the last is validated here too).
 
 ``XFD_DATABASE_URL`` takes any SQLAlchemy URL (default: the SQLite file
 ``xfd.db`` in the current directory); ``XFD_MODEL`` picks the embedding model
@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///xfd.db"
     model: str = DEFAULT_MODEL
+    #: numpy/scipy BLAS threads beside a torch model; read by ``xfd.models.loader`` when it loads
+    #: one (so a library user gets it too), checked here so a bad value is a one-line error
+    blas_threads: int = Field(default=1, ge=1, le=1024)
     #: run Alembic migrations to head when the app starts
     auto_migrate: bool = True
     #: largest request body on ordinary routes (bytes) -> 413 beyond it

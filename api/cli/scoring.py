@@ -85,8 +85,10 @@ def load_inputs(profiles_path: str, demands_path: str, strict: bool = False) -> 
 
 
 def resolve_model(model: str | None) -> str:
-    """The model name to use: ``model``, else the configured ``XFD_MODEL``."""
-    return model or load_settings().model
+    """The model name to use: ``model``, else the configured ``XFD_MODEL``.  The settings are
+    read either way, so a bad ``XFD_*`` value (say ``XFD_BLAS_THREADS``) is a one-line error."""
+    configured = load_settings().model
+    return model or configured
 
 
 def load_calibration(path: str | None, model: str | None) -> Any:

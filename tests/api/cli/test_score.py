@@ -115,3 +115,15 @@ def test_missing_file_and_bad_out(tmp_path: Path, files, capsys) -> None:
     assert main(["score", "--profiles", str(p), "--demands", str(d), "--out", str(tmp_path / "no" / "x.jsonl")]) == 2
     assert main(["score", "--profiles", str(p), "--demands", str(d), "--out", str(out), "--top-k", "-1"]) == 2
     assert not out.exists()
+
+
+@pytest.mark.parametrize("bad", ["abc", "0"])
+def test_bad_blas_threads_is_a_one_line_error(files, capsys, monkeypatch, bad: str) -> None:
+    """``XFD_BLAS_THREADS`` is checked with the settings, whatever ``--model`` says: exit 2, one line
+    naming the variable, no traceback and no output file."""
+    p, d, out = files
+    monkeypatch.setenv("XFD_BLAS_THREADS", bad)
+    assert main(["score", "--profiles", str(p), "--demands", str(d), "--out", str(out), "--model", "e5-small"]) == 2
+    err = capsys.readouterr().err
+    assert "XFD_BLAS_THREADS" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
