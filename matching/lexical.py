@@ -20,14 +20,9 @@ from itertools import chain, count, islice, repeat
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 
 TokenizerFn = Callable[[str], list[str]]
-
-
-def _identity(tokens: list[str]) -> list[str]:
-    """Analyzer for input that is already tokenised."""
-    return tokens
 
 
 #: documents counted per step of ``count_matrix`` (bounds its temporaries)
@@ -47,9 +42,10 @@ def count_matrix(token_lists: Iterable[list[str]]) -> tuple[sp.csr_matrix, dict[
         lens = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
         ids = np.fromiter(map(ids_of.__getitem__, chain.from_iterable(chunk)), dtype=np.int64, count=int(lens.sum()))
         rows = np.repeat(np.arange(len(chunk), dtype=np.int64), lens)
-        keys, n = np.unique(rows * (len(ids_of) + 1) + ids, return_counts=True)
-        row = keys // (len(ids_of) + 1)
-        indices.append((keys - row * (len(ids_of) + 1)).astype(np.int32))
+        base = len(ids_of) + 1  # above every id seen so far: key = row * base + id
+        keys, n = np.unique(rows * base + ids, return_counts=True)
+        row = keys // base
+        indices.append((keys - row * base).astype(np.int32))
         data.append(n.astype(np.float32))
         indptr.append(indptr[-1][-1] + np.searchsorted(row, np.arange(1, len(chunk) + 1)))
     n_docs = sum(len(p) for p in indptr) - 1
@@ -68,9 +64,8 @@ class LexicalIndex(BaseEstimator):
 
     Fitted state: ``vocabulary_`` (term -> column), ``terms_`` (object array,
     column -> term), ``idf_`` (n_terms,) float32, ``doc_matrix_t_``
-    (n_terms, n_docs) float32 CSR with sorted indices, ``tfidf_`` (the fitted
-    ``TfidfTransformer``) and ``query_counts_`` (a ``CountVectorizer`` over
-    ``vocabulary_`` for token lists; None when the vocabulary is empty).
+    (n_terms, n_docs) float32 CSR with sorted indices and ``tfidf_`` (the fitted
+    ``TfidfTransformer``).
     """
 
     def __init__(self, tokenizer: TokenizerFn) -> None:
@@ -85,12 +80,8 @@ class LexicalIndex(BaseEstimator):
         counts, vocabulary = count_matrix(lists)
         self.vocabulary_: dict[str, int] = vocabulary
         if not vocabulary:  # empty vocabulary: no document has a token
-            self.query_counts_: CountVectorizer | None = None
             self.idf_ = np.zeros(0, dtype=np.float32)
         else:
-            self.query_counts_ = CountVectorizer(
-                analyzer=_identity, lowercase=False, vocabulary=self.vocabulary_, dtype=np.float64
-            ).fit([])
             counts = self.tfidf_.fit(counts).transform(counts, copy=False)  # in place, float32
             self.idf_ = self.tfidf_.idf_
         self.terms_ = np.empty(len(self.vocabulary_), dtype=object)
@@ -102,41 +93,12 @@ class LexicalIndex(BaseEstimator):
         self.doc_matrix_t_.sort_indices()
         return self
 
-    def query_matrix(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
-        """Unit-length sparse (n_queries, n_terms) TF-IDF query vectors, float64; unknown terms dropped."""
-        if self.query_counts_ is None:
-            return sp.csr_matrix((len(token_lists), 0), dtype=np.float64)
-        q = self.query_counts(token_lists)  # float64 counts, sorted indices
-        # TfidfTransformer(sublinear_tf=True).transform, without its per-call validation:
-        # tf = 1 + ln(count), times idf, rows L2-normalised
-        q.data = (1.0 + np.log(q.data)) * self.idf_[q.indices]
-        rows = np.repeat(np.arange(q.shape[0]), np.diff(q.indptr))
-        norm = np.sqrt(np.bincount(rows, weights=q.data * q.data, minlength=q.shape[0]))
-        q.data /= np.where(norm > 0, norm, 1.0)[rows]
-        return q
-
-    def query_counts(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
-        """Term counts (n_queries, n_terms) float64 CSR with sorted indices, unknown terms
-        dropped: what ``query_counts_.transform`` gives, in one vocabulary lookup per token
-        and one sort of the (query, term) keys."""
-        lists = list(token_lists)
-        n_q, n_t = len(lists), len(self.vocabulary_)
-        flat = list(chain.from_iterable(lists))
-        ids = np.array(list(map(self.vocabulary_.get, flat, repeat(-1, len(flat)))), dtype=np.int64)
-        rows = np.repeat(np.arange(n_q, dtype=np.int64), [len(t) for t in lists])
-        keep = ids >= 0
-        keys, counts = np.unique(rows[keep] * max(n_t, 1) + ids[keep], return_counts=True)
-        q_row = keys // max(n_t, 1)
-        indptr = np.searchsorted(q_row, np.arange(n_q + 1))
-        out = sp.csr_matrix((counts.astype(np.float64), keys - q_row * n_t, indptr), shape=(n_q, n_t))
-        out.has_sorted_indices = True
-        return out
-
     def query_columns(self, token_lists: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """The queries' terms and their TF-IDF weights, column-major: ``cols`` (n_cols,) the
         sorted vocabulary ids of the terms any query has, ``qt`` (n_cols, n_queries) float32,
         each query's column unit-length (all zero for a query with no known term) — the
-        non-zeros of ``query_matrix``, transposed and made dense over those terms only."""
+        query rows of ``TfidfTransformer(sublinear_tf=True)`` over the vocabulary's counts,
+        transposed and made dense over those terms only."""
         lists = list(token_lists)
         n_q, n_t = len(lists), len(self.vocabulary_)
         flat = list(chain.from_iterable(lists))

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from xfd.matching.lexical import LexicalIndex
 from xfd.matching.text import Tokenizer, cjk_ratio, default_tokenizer, is_english, normalize
@@ -134,15 +135,34 @@ def test_missing_discipline_table_names_the_file(tmp_path, monkeypatch) -> None:
         make_scorer("lexical")
 
 
-def test_query_matrix_equals_the_fitted_tfidf_transformer() -> None:
-    """The hand-written query transform is sklearn's, rows with no known term included."""
+def _sklearn_counts(idx: LexicalIndex, queries: list[list[str]]) -> sp.csr_matrix:
+    """The queries' term counts by scikit-learn's CountVectorizer over the index's vocabulary (float64 CSR)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    cv = CountVectorizer(analyzer=lambda t: t, lowercase=False, vocabulary=idx.vocabulary_, dtype=np.float64)
+    out = cv.fit([]).transform(queries).tocsr()
+    out.sort_indices()
+    return out
+
+
+def _sklearn_query_matrix(idx: LexicalIndex, queries: list[list[str]]) -> np.ndarray:
+    """Dense (n_queries, n_terms) TF-IDF query rows by the index's fitted TfidfTransformer
+    (which refuses an empty batch: that one is (0, n_terms))."""
+    if not queries:
+        return np.zeros((0, len(idx.vocabulary_)))
+    return idx.tfidf_.transform(_sklearn_counts(idx, queries)).toarray()
+
+
+def test_query_columns_equal_the_fitted_tfidf_transformer() -> None:
+    """The hand-written query transform is sklearn's, queries with no known term included."""
     docs = [["钢板", "缺陷", "检测", "检测"], ["茶叶", "杀青", "工艺"], ["检测", "设备", "设备", "设备"]]
     idx = LexicalIndex(lambda t: t.split()).fit([" ".join(d) for d in docs], tokens=docs)
     queries = [["检测", "检测", "检测", "设备"], ["未知"], [], ["茶叶", "未知", "工艺", "工艺"]]
-    got = idx.query_matrix(queries).toarray()
-    want = idx.tfidf_.transform(idx.query_counts(queries)).toarray()
-    assert np.allclose(got, want, rtol=0, atol=1e-12)
-    assert np.allclose(np.linalg.norm(got, axis=1), [1, 0, 0, 1])
+    cols, qt = idx.query_columns(queries)
+    want = _sklearn_query_matrix(idx, queries)
+    assert not want[:, np.setdiff1d(np.arange(want.shape[1]), cols)].any()
+    np.testing.assert_allclose(qt.T, want[:, cols], rtol=1e-6, atol=1e-7)  # float32 columns
+    assert np.allclose(np.linalg.norm(qt, axis=0), [1, 0, 0, 1])
 
 
 def test_cjk_ratio_counts_like_a_character_loop() -> None:
@@ -177,28 +197,26 @@ def _random_index_and_queries(seed: int, n_batches: int = 50) -> tuple[LexicalIn
     return idx, batches
 
 
-def test_query_counts_equal_the_count_vectorizer() -> None:
-    """Counts by one sort of (query, term) keys are CountVectorizer's, CSR with sorted indices."""
+def test_query_columns_count_like_the_count_vectorizer() -> None:
+    """The (query, term) non-zeros of ``query_columns`` are exactly CountVectorizer's counts'."""
     idx, batches = _random_index_and_queries(1)
     for queries in batches:
-        want = idx.query_counts_.transform(queries).tocsr()
-        want.sort_indices()
-        got = idx.query_counts(queries)
-        assert got.dtype == np.float64 and got.has_sorted_indices and got.shape == want.shape
-        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
-        assert np.array_equal(got.data, want.data)
+        want = _sklearn_counts(idx, queries)
+        cols, qt = idx.query_columns(queries)
+        assert np.array_equal(cols, np.unique(want.indices))
+        assert np.array_equal(qt.T != 0, want.toarray()[:, cols] != 0)
 
 
-def test_query_columns_are_the_query_matrix_transposed_over_its_terms() -> None:
-    """``query_columns`` holds the non-zeros of ``query_matrix`` (float32), column per query,
-    on exactly the sorted terms some query has; queries without a known term are zero columns."""
+def test_query_columns_are_the_tfidf_query_rows_transposed_over_their_terms() -> None:
+    """``query_columns`` holds the non-zeros of sklearn's TF-IDF query rows (float32), column per
+    query, on exactly the sorted terms some query has; queries without a known term are zero columns."""
     idx, batches = _random_index_and_queries(2)
     for queries in batches:
-        q = idx.query_matrix(queries)
+        want = _sklearn_query_matrix(idx, queries)
         cols, qt = idx.query_columns(queries)
-        assert np.array_equal(cols, np.unique(q.indices)) and qt.dtype == np.float32
+        assert np.array_equal(cols, np.flatnonzero(want.any(axis=0))) and qt.dtype == np.float32
         assert qt.shape == (len(cols), len(queries))
-        np.testing.assert_allclose(qt.T, q.toarray()[:, cols], rtol=1e-6, atol=0)
+        np.testing.assert_allclose(qt.T, want[:, cols], rtol=1e-6, atol=0)
 
 
 def test_similarity_rows_are_cosines_of_the_query_and_document_vectors() -> None:
@@ -211,7 +229,7 @@ def test_similarity_rows_are_cosines_of_the_query_and_document_vectors() -> None
     idx = LexicalIndex(lambda t: t.split()).fit([" ".join(d) for d in docs], tokens=docs)
     queries = [[rng.choice([*words, "未知"]) for _ in range(rng.randint(0, 15))] for _ in range(7)]
     got = idx.similarity([], queries)
-    want = np.clip((idx.query_matrix(queries) @ idx.doc_matrix_t_.astype(np.float64)).toarray(), 0, 1)
+    want = np.clip(_sklearn_query_matrix(idx, queries) @ idx.doc_matrix_t_.astype(np.float64).toarray(), 0, 1)
     assert got.shape == (7, 25) and got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
     for i, q in enumerate(queries):
