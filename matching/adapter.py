@@ -85,8 +85,8 @@ class Adapter:
         Computed ``chunk`` rows at a time into the output, so the temporaries stay a few
         MiB at any ``n`` (40,000 document vectors at once held ~250 MiB).  A chunk never
         has a single row unless ``n`` is 1: one row goes through a different BLAS path
-        (matrix-vector, ~1e-7 apart), every larger chunk gives the rows of the whole batch
-        bit for bit.
+        (matrix-vector).  Rows equal the whole batch's to float32 rounding (at most a few
+        1e-8 apart: whether they are bit-identical depends on the BLAS build's blocking).
         """
         x = np.asarray(vectors, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.dim:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from xfd.api.cli.common import CliError, check_port, err, migrated_engine
+from xfd.api.storage.db import is_in_memory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,14 +30,6 @@ def load_scorer(model: str, embedding_cache: Callable[[], object | None] | None 
         raise CliError(f"--model / XFD_MODEL: {exc}") from None
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         raise CliError(f"模型无法加载 cannot load model {model!r}: {exc}") from None
-
-
-def is_in_memory(url: str) -> bool:
-    """True for an in-memory SQLite URL (``sqlite://``, ``:memory:``, ``mode=memory``)."""
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-    database = make_url(url).database
-    return not database or database == ":memory:" or "mode=memory" in url
 
 
 def app_from_environment():  # noqa: ANN201  (FastAPI; uvicorn's factory for ``--workers N``)
@@ -77,7 +70,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> in
     from xfd.api.worker import WorkerPool  # noqa: PLC0415
 
     check_port(host, port)
-    if settings.database_url.startswith("sqlite") and is_in_memory(settings.database_url):
+    if is_in_memory(settings.database_url):
         raise CliError("内存数据库不能在进程间共享 an in-memory SQLite database cannot be shared with the HTTP and "
                        "run worker processes: use a file (sqlite:///xfd.db) or PostgreSQL")
     migrated_engine(settings.database_url).dispose()

@@ -7,12 +7,15 @@ Each request commits before its response is sent.
 """
 from __future__ import annotations
 
+import sqlite3
+import uuid
+import weakref
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -21,14 +24,37 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def is_in_memory(url: str) -> bool:
+    """True for an in-memory SQLite URL (``sqlite://``, ``:memory:``, ``mode=memory``)."""
+    database = make_url(url).database
+    return is_sqlite(url) and (not database or database == ":memory:" or "mode=memory" in url)
+
+
+def _memory_engine(url: str) -> Engine:
+    """An in-memory SQLite database shared by every connection of this engine (and only it).
+
+    SQLite's ``memdb`` VFS names the database, so each pooled connection opens the same one
+    with its own transactions (a writer's lock makes the others wait, as on a file); an anchor
+    connection held as long as the engine keeps the database alive while the pool is empty.
+    """
+    name = f"file:/xfd-{uuid.uuid4().hex}?vfs=memdb"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(name, uri=True, check_same_thread=False, timeout=30)
+
+    anchor = connect()
+    engine = create_engine(url, creator=connect, poolclass=QueuePool)  # not SQLAlchemy's one-per-thread default
+    weakref.finalize(engine, anchor.close)
+    return engine
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, synchronous=FULL, a busy timeout, FKs on."""
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True)
-    database = make_url(url).database
-    in_memory = not database or database == ":memory:" or "mode=memory" in url
-    extra = {"poolclass": StaticPool} if in_memory else {}   # one shared connection, else each has its own DB
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
+    in_memory = is_in_memory(url)
+    engine = (_memory_engine(url) if in_memory
+              else create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}))
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
