@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("xfd.sync")
 
 EMBEDDING_CACHES = ("auto", "database", "file")
+#: Longest single LISTEN wait (seconds): how long ``VersionWatcher.close`` may wait for it.
+LISTEN_SLICE = 0.5
 
 
 def embedding_cache_kind(settings: Settings) -> str:
@@ -158,7 +161,8 @@ class VersionWatcher:
     on PostgreSQL with psycopg 3, as soon as a bump is notified.
 
     A failing check or a lost listening connection is logged and retried on the next round (the
-    database may restart); ``close`` stops the thread within ``interval`` seconds.
+    database may restart); ``close`` stops the thread within ``interval`` seconds (within
+    ``LISTEN_SLICE`` seconds when listening).
     """
 
     def __init__(self, engine: Engine, check: Callable[[], object], interval: float = 1.0) -> None:
@@ -200,14 +204,19 @@ class VersionWatcher:
             self._wait()
 
     def _wait(self) -> None:
-        """Sleep ``interval`` seconds, or less when a notification arrives."""
+        """Sleep ``interval`` seconds, or less when a notification arrives or ``close`` is called
+        (the LISTEN wait runs in slices of at most ``LISTEN_SLICE`` seconds, so ``close`` never
+        waits a whole long interval for it)."""
         if not self._listen:
             self._stop.wait(self.interval)
             return
         try:
             conn = self._listener()
-            for _ in conn.notifies(timeout=self.interval, stop_after=1):
-                self._notifications += 1
+            deadline = time.monotonic() + self.interval
+            while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                if any(True for _ in conn.notifies(timeout=min(left, LISTEN_SLICE), stop_after=1)):
+                    self._notifications += 1
+                    return
         except Exception as exc:  # noqa: BLE001  (listening is an optimisation: fall back to the poll)
             self._errors += 1
             log.warning("LISTEN %s failed, polling only until it reconnects: %s", NOTIFY_CHANNEL, exc)
