@@ -58,6 +58,20 @@ def test_default_english_fusion_applies_without_a_given_fusion(monkeypatch) -> N
     assert s.english_fusion_ is None and s.features(DEMANDS).english is None
 
 
+def test_the_default_english_pair_score_is_its_top2_document_z_alone() -> None:
+    """The shipped English rule: sigmoid(bias + w * mean of the profile's two best document z);
+    the centroid and lexical features do not enter (changing them leaves the score)."""
+    s = _scorer().fit(PROFILES)
+    ef = scoring.DEFAULT_ENGLISH_FUSION
+    assert s.english_k_ == scoring.DEFAULT_ENGLISH_K == 2 and ef.centroid == ef.lexical == 0.0 < ef.dense
+    f = s.features(DEMANDS)
+    z = np.sort(f.doc_dense[0, s.table_.owner == 0])[::-1]
+    want = 1 / (1 + np.exp(-(ef.bias + ef.dense * z[:2].mean())))
+    assert s.fuse(f)[0, 0] == pytest.approx(want, rel=1e-5)
+    other = f._replace(lexical=f.lexical + 1.0, centroid=f.centroid + 1.0)
+    assert s.fuse(other)[0, 0] == pytest.approx(want, rel=1e-5)
+
+
 def test_english_k_aggregates_english_pairs_only() -> None:
     s = _scorer(k=3, english_k=1, english_fusion=Fusion(0.0, 1.0, 0.0, 0.0)).fit(PROFILES)
     f = s.features(DEMANDS)
