@@ -36,6 +36,7 @@ def _memory_engine(url: str) -> Engine:
     SQLite's ``memdb`` VFS names the database, so each pooled connection opens the same one
     with its own transactions (a writer's lock makes the others wait, as on a file); an anchor
     connection held as long as the engine keeps the database alive while the pool is empty.
+    A named ``mode=memory`` URL gets a database of its own too: two engines never share one.
     """
     name = f"file:/xfd-{uuid.uuid4().hex}?vfs=memdb"
 
