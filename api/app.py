@@ -50,6 +50,9 @@ def mount_offline_docs(app: FastAPI) -> None:
             swagger_js_url="/docs-static/swagger-ui-bundle.js",
             swagger_css_url="/docs-static/swagger-ui.css",
             swagger_favicon_url="/docs-static/favicon-32x32.png",
+            # Swagger UI's validator badge would fetch validator.swagger.io (not shown by this
+            # layout, but off in any case: nothing is loaded from outside the server)
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
 
@@ -123,6 +126,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served below from the bundled Swagger UI: no CDN, works offline
+        redoc_url=None,  # ReDoc loads its script and fonts from CDNs; /docs is the (local) API reference
         dependencies=[Depends(strict_json_body)],  # repeated JSON keys / NaN: 422 naming the field
     )
     mount_offline_docs(app)

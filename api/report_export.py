@@ -4,14 +4,13 @@ the scores, sheet 指标 with the indicators and weights used.
 """
 from __future__ import annotations
 
-import io
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from xfd.matching.performance import PerformanceConfig
+from xfd.matching.writers import write_bytes_atomic
+from xfd.matching.xlsx import append_row, cell_text, new_workbook, workbook_bytes
 
 #: (field, column title) of the report sheet, in order
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -23,48 +22,35 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def report_workbook(rows: Sequence[dict[str, Any]], semester: str, by: str, config: PerformanceConfig) -> bytes:
-    """The workbook as ``.xlsx`` bytes."""
-    from openpyxl import Workbook  # noqa: PLC0415
+    """The workbook as ``.xlsx`` bytes (any text is written as plain text, ``xfd.matching.xlsx``)."""
     from openpyxl.chart import BarChart, Reference  # noqa: PLC0415
 
-    wb = Workbook()
+    wb = new_workbook("绩效 report")
     ws = wb.active
-    ws.title = "绩效 report"
-    ws.append([f"学期 semester: {semester}", f"分组 by: {by}"])
-    ws.append([title for _, title in COLUMNS])
+    append_row(ws, [f"学期 semester: {semester}", f"分组 by: {by}"])
+    append_row(ws, [title for _, title in COLUMNS])
     for row in rows:
-        ws.append([row.get(name) for name, _ in COLUMNS])
+        append_row(ws, [row.get(name) for name, _ in COLUMNS])
     if rows:
         chart = BarChart()
-        chart.title = f"{semester} 绩效得分 score by {by}"
+        chart.title = cell_text(f"{semester} 绩效得分 score by {by}")
         chart.y_axis.title = "score"
         score_col = [name for name, _ in COLUMNS].index("score") + 1
         chart.add_data(Reference(ws, min_col=score_col, min_row=2, max_row=len(rows) + 2), titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=3, max_row=len(rows) + 2))
         ws.add_chart(chart, f"A{len(rows) + 5}")
     wc = wb.create_sheet("指标 indicators")
-    wc.append(["指标 indicator", "权重 weight", "目标 target", "说明 description"])
+    append_row(wc, ["指标 indicator", "权重 weight", "目标 target", "说明 description"])
     for ind in config.indicators:
-        wc.append([ind.name, ind.weight, ind.target, ind.description])
-    wc.append([])
-    wc.append(["等级 grade", "最低分 min score"])
+        append_row(wc, [ind.name, ind.weight, ind.target, ind.description])
+    append_row(wc, [])
+    append_row(wc, ["等级 grade", "最低分 min score"])
     for name, lo in config.grades:
-        wc.append([name, lo])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+        append_row(wc, [name, lo])
+    return workbook_bytes(wb)
 
 
 def write_report_xlsx(path: str | os.PathLike[str], rows: Sequence[dict[str, Any]], semester: str, by: str,
                       config: PerformanceConfig) -> None:
     """Write the workbook to ``path`` atomically (a temp file in the same folder, then rename)."""
-    data = report_workbook(rows, semester, by, config)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, report_workbook(rows, semester, by, config))

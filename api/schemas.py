@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,12 +19,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 
+from xfd.api.errors import FieldInvalid
+from xfd.matching.record_fields import show
 from xfd.matching.records import (
     MAX_SHORT_CHARS,
     DemandBase,
@@ -49,6 +52,33 @@ __all__ = [
 
 #: ids appear in URL paths: no slash, ?, #, or whitespace (``matching.records.normalize_id``)
 ID_PATTERN = r"^[^/?#\s]+$"
+#: a semester name such as ``2026秋``: it appears in URLs, pages and workbooks, so no / ? #,
+#: whitespace or control characters
+SEMESTER_PATTERN = r"^[^/?#\s\x00-\x1f\x7f-\x9f]+$"
+Semester = Annotated[str, Field(min_length=1, max_length=50, pattern=SEMESTER_PATTERN,
+                                description="a semester such as 2026秋")]
+_SEMESTER: TypeAdapter[str] = TypeAdapter(Semester)
+
+
+def semester_problem(value: str) -> str | None:
+    """Why ``value`` is not a semester by the :data:`Semester` rule (the one the API's
+    ``semester`` fields and query parameters use), or None when it is one.  The pages and
+    ``xfd report`` check their semesters with it."""
+    try:
+        _SEMESTER.validate_python(value)
+    except ValidationError:
+        return (f"学期无效 invalid semester {show(value)}: 应为 1–50 个字符，不含 / ? #、空白或控制字符 "
+                "must be 1–50 characters without / ? #, whitespace or control characters")
+    return None
+
+
+def checked_semester(value: str, loc: Sequence[str]) -> str:
+    """``value`` when it is a semester (:func:`semester_problem`), else a ``FieldInvalid`` at ``loc``
+    (``["query", "semester"]``, ``["form", "semester"]``): a 422 naming ``semester``."""
+    problem = semester_problem(value)
+    if problem is not None:
+        raise FieldInvalid(list(loc), f"{loc[-1]}: {problem}")
+    return value
 
 
 def _no_control_chars(value: Any) -> Any:
@@ -169,7 +199,7 @@ class RunCreate(_In):
     solver: Annotated[str, Field(min_length=1, max_length=50)] | None = None
     continuity_bonus: Annotated[float | None, BeforeValidator(number_in(0.0, 10.0, "应为 0–10 之间的数 must be a number in 0..10"))] = None
     #: the semester whose teams accepting the run creates (default: the current one, e.g. 2026秋)
-    semester: Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^/?#\s\x00-\x1f]+$")] | None = None
+    semester: Semester | None = None
 
 
 class ProposalCreate(_In):

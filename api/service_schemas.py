@@ -17,8 +17,6 @@ from xfd.matching.performance import ReportRow
 Note = Annotated[str, Field(max_length=5000)]
 ActivityKind = Literal["visit", "on-site", "training", "online", "other"]
 ACTIVITY_KINDS: tuple[str, ...] = ("visit", "on-site", "training", "online", "other")
-Semester = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^/?#\s\x00-\x1f]+$",
-                                description="a semester such as 2026秋")]
 GroupBy = Literal["team", "teacher", "college", "county"]
 
 

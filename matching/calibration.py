@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+from pydantic_core import PydanticCustomError
 from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
@@ -33,6 +34,7 @@ from xfd.matching import memory as memory_mod
 from xfd.matching.memory import MemoryItem, VerdictMemory, memory_from_json, memory_to_json, vector_tuple
 from xfd.matching.metrics import ndcg_at_k
 from xfd.matching.readers import RecordError
+from xfd.matching.records import normalize_id
 from xfd.matching.scoring import Features, Fusion
 
 FORMAT = "xfd-calibration"
@@ -94,7 +96,8 @@ def parse_feedback(records: Iterable[tuple[int, Any]], file: str, demand_ids: It
                    profile_ids: Iterable[str]) -> list[Verdict]:
     """Validate ``(line, object)`` feedback records against the known ids.
 
-    Each object needs ``demand_id`` and ``profile_id`` (known ids) and
+    Each object needs ``demand_id`` and ``profile_id`` (known ids, normalised by the readers'
+    rule ``normalize_id``: NFKC, stripped) and
     ``verdict`` in :data:`VERDICTS`; other keys are ignored.  A later verdict on
     the same pair replaces the earlier one (the office changed its mind).  The
     first bad record raises :class:`RecordError` naming file, line and field.
@@ -105,19 +108,24 @@ def parse_feedback(records: Iterable[tuple[int, Any]], file: str, demand_ids: It
     for line, obj in records:
         if not isinstance(obj, dict):
             raise RecordError("应为 JSON 对象 must be a JSON object", file=file, line=line)
+        ids = {}
         for key in ("demand_id", "profile_id"):
             value = obj.get(key)
             if not isinstance(value, str) or not value:
                 raise RecordError(f"缺少或不是字符串 missing or not a string: {value!r}", file=file, line=line,
                                   field=key)
-            if value not in known[key]:
+            try:  # the readers' id rule: full-width Ｄ１ names the demand stored as D1
+                ids[key] = normalize_id(value)
+            except PydanticCustomError as exc:
+                raise RecordError(exc.message(), file=file, line=line, field=key) from None
+            if ids[key] not in known[key]:
                 raise RecordError(f"未知{what[key][0]}编号 unknown {what[key][1]} id {value!r}",
                                   file=file, line=line, field=key)
         verdict = obj.get("verdict")
         if verdict not in VERDICTS:
             raise RecordError(f"应为 must be one of {', '.join(VERDICTS)}, got {verdict!r}", file=file,
                               line=line, field="verdict")
-        pair = (obj["demand_id"], obj["profile_id"])
+        pair = (ids["demand_id"], ids["profile_id"])
         out.pop(pair, None)
         out[pair] = Verdict(*pair, verdict == "accepted")
     return list(out.values())

@@ -48,7 +48,9 @@ KIND_ALIASES: dict[str, str] = {
 _SPLIT_RE = re.compile(r"[;；\r\n]+")
 _RANGE_SPLIT_RE = re.compile(r"\s*(?:[-–—~～;；,，]|到|至)\s*")
 _INT_RE = re.compile(r"[+-]?\d{1,18}(?:\.0*)?")
-_BAD_CHARS_RE = re.compile("[\x00\ud800-\udfff]")
+#: never in a text field: ASCII control characters but tab, line feed and carriage return
+#: (no text needs them, Excel cannot hold them, PostgreSQL cannot store NUL) and lone surrogates
+_BAD_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _NOT_FINITE = "不允许 NaN/Infinity not allowed"
 
 

@@ -5,6 +5,8 @@ the destination directory, is flushed and fsynced, and only then renamed over
 the destination with :func:`os.replace`; any failure (including an exception
 raised by the record iterable midway, or a NaN score) removes the temporary
 file and leaves the destination untouched, so no half-written output exists.
+:class:`OutputBatch` does the same for several outputs at once (all are
+written, or none).
 
 Records may be dicts or the project's dataclasses / NamedTuples
 (:func:`to_jsonable` turns ``Profile``, ``Demand``, ``DemandMatches``…
@@ -12,16 +14,18 @@ into the JSON shapes of ``../shared/INTERFACES.md``).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import secrets
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
-__all__ = ["to_jsonable", "write_jsonl_atomic", "write_json_atomic", "write_lines_atomic"]
+__all__ = ["OutputBatch", "to_jsonable", "write_bytes_atomic", "write_json_atomic", "write_jsonl_atomic", "write_lines_atomic"]
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -60,25 +64,32 @@ def _dumps(obj: Any, indent: int | None = None) -> str:
     return json.dumps(to_jsonable(obj), ensure_ascii=False, allow_nan=False, indent=indent)
 
 
-def _write_atomic(path: str | PathLike[str], fill: Callable[[TextIO], int]) -> int:
-    dest = Path(path)
-    directory = dest.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=directory)
+def _write_temp(dest: Path, fill: Callable[[Any], int], binary: bool = False) -> tuple[str, int]:
+    """Write a temporary file beside ``dest`` with ``fill(file)``, flushed and fsynced, with a
+    normal file's mode; returns its path and ``fill``'s count.  On any failure it is removed."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as fh:
             count = fill(fh)
             fh.flush()
             os.fsync(fh.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give a normal file's mode
-        os.replace(tmp, dest)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
         raise
+    return tmp, count
+
+
+def _unlink(path: str | Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _fsync_dir(directory: Path) -> None:
     try:  # make the rename durable; best effort (not possible on every platform)
         dfd = os.open(directory, os.O_RDONLY)
         try:
@@ -87,6 +98,17 @@ def _write_atomic(path: str | PathLike[str], fill: Callable[[TextIO], int]) -> i
             os.close(dfd)
     except OSError:
         pass
+
+
+def _write_atomic(path: str | PathLike[str], fill: Callable[[Any], int], binary: bool = False) -> int:
+    dest = Path(path)
+    tmp, count = _write_temp(dest, fill, binary)
+    try:
+        os.replace(tmp, dest)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    _fsync_dir(dest.parent)
     return count
 
 
@@ -137,3 +159,130 @@ def write_json_atomic(path: str | PathLike[str], obj: Any, *, indent: int | None
         return 1
 
     _write_atomic(path, fill)
+
+
+def write_bytes_atomic(path: str | PathLike[str], data: bytes) -> None:
+    """Write ``data`` (say an ``.xlsx`` workbook) to ``path`` atomically."""
+
+    def fill(fh: BinaryIO) -> int:
+        fh.write(data)
+        return 1
+
+    _write_atomic(path, fill, binary=True)
+
+
+class OutputBatch:
+    """Several outputs written all or nothing (``xfd assign --out P.json --xlsx P.xlsx``).
+
+    Each ``add_*`` writes its content now, to a temporary file beside its destination
+    (an ``OSError`` there propagates and :attr:`failed` names that destination);
+    :meth:`commit` then renames them all over their destinations.  Leaving the ``with``
+    block without a commit, or a failed commit, removes every temporary file; a rename
+    that fails midway puts back what the renames before it replaced (the previous file,
+    kept as a hard link until the commit ends, or no file), so the destinations are
+    either all new or all as they were.  (Were a hard link impossible on that file
+    system, a destination renamed before the failure would keep its new content.)
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, Path]] = []
+        #: the destination whose write or rename raised, else None
+        self.failed: Path | None = None
+
+    def __enter__(self) -> OutputBatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def _add(self, path: str | PathLike[str], fill: Callable[[Any], int], binary: bool = False) -> int:
+        dest = Path(path)
+        self.failed = dest
+        tmp, count = _write_temp(dest, fill, binary)
+        self._pending.append((tmp, dest))
+        self.failed = None
+        return count
+
+    def add_json(self, path: str | PathLike[str], obj: Any, *, indent: int | None = 2) -> None:
+        """One JSON document, as :func:`write_json_atomic` writes it."""
+
+        def fill(fh: TextIO) -> int:
+            fh.write(_dumps(obj, indent=indent))
+            fh.write("\n")
+            return 1
+
+        self._add(path, fill)
+
+    def add_lines(self, path: str | PathLike[str], lines: Iterable[str]) -> int:
+        """Serialised JSONL lines, as :func:`write_lines_atomic` writes them; returns the line count."""
+
+        def fill(fh: TextIO) -> int:
+            n = 0
+            for line in lines:
+                fh.write(line)
+                fh.write("\n")
+                n += 1
+            return n
+
+        return self._add(path, fill)
+
+    def add_bytes(self, path: str | PathLike[str], data: bytes) -> None:
+        """Raw bytes (a workbook)."""
+
+        def fill(fh: BinaryIO) -> int:
+            fh.write(data)
+            return 1
+
+        self._add(path, fill, binary=True)
+
+    def commit(self) -> None:
+        """Rename every temporary file over its destination (see the class for a failure midway)."""
+        done: list[tuple[Path, bool, str | None]] = []  # destination, existed before, hard link to the old file
+        try:
+            while self._pending:
+                tmp, dest = self._pending[0]
+                self.failed = dest
+                existed, backup = _keep_old(dest)
+                try:
+                    os.replace(tmp, dest)
+                except BaseException:
+                    if backup is not None:
+                        _unlink(backup)
+                    raise
+                self._pending.pop(0)
+                done.append((dest, existed, backup))
+        except BaseException:
+            for dest, existed, backup in reversed(done):
+                with contextlib.suppress(OSError):
+                    if backup is not None:
+                        os.replace(backup, dest)
+                    elif not existed:
+                        os.unlink(dest)
+            raise
+        self.failed = None
+        for _dest, _existed, backup in done:
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(backup)
+        for directory in dict.fromkeys(dest.parent for dest, _e, _b in done):
+            _fsync_dir(directory)
+
+    def discard(self) -> None:
+        """Remove the temporary files not yet committed."""
+        while self._pending:
+            tmp, _dest = self._pending.pop()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _keep_old(dest: Path) -> tuple[bool, str | None]:
+    """Whether ``dest`` exists, and a hard link to it beside it (None when it does not exist or
+    the file system cannot link), so a batch can put the old file back."""
+    if not os.path.lexists(dest):
+        return False, None
+    backup = str(dest.parent / f".{dest.name}.{secrets.token_hex(6)}.old")
+    try:
+        os.link(dest, backup, follow_symlinks=False)
+    except OSError:
+        return True, None
+    return True, backup

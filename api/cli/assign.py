@@ -10,7 +10,7 @@ import argparse
 import math
 
 from xfd.api.cli import scoring
-from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err
+from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err, write_outputs
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -28,14 +28,15 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xfd.matching.assign import plan_teams, plan_to_json, write_plan_xlsx  # noqa: PLC0415
+    from xfd.matching.assign import plan_teams, plan_to_json, plan_xlsx_bytes  # noqa: PLC0415
     from xfd.matching.continuity import seed_continuity  # noqa: PLC0415
     from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
-    from xfd.matching.writers import write_json_atomic  # noqa: PLC0415
 
     _check_options(args)
     out = check_out(args.out)
     xlsx = check_out(args.xlsx, "--xlsx") if args.xlsx else None
+    if xlsx is not None and xlsx.resolve() == out.resolve():
+        raise CliError(f"--xlsx {args.xlsx}: 与 --out 是同一文件 is the same file as --out")
     fusion = scoring.load_calibration(args.calibration, args.model)
     profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
     demands = seed_continuity(demands, profiles)  # a team-kind profile in current_team stands for its members
@@ -49,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     except ValueError as exc:
         raise CliError(f"输入无效 invalid input: {exc}") from None
-    write_json_atomic(out, plan_to_json(plan))
+    outputs = [("--out", out, lambda batch, path: batch.add_json(path, plan_to_json(plan)))]
     if xlsx is not None:
-        write_plan_xlsx(plan, xlsx)
+        outputs.append(("--xlsx", xlsx, lambda batch, path: batch.add_bytes(path, plan_xlsx_bytes(plan))))
+    write_outputs(outputs)  # both or neither
     for line in plan.warnings:  # e.g. inferred disciplines no profile declares, dropped
         err(f"xfd: 警告 warning: {line}")
     st = plan.stats

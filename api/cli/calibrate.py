@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from xfd.api.cli import scoring
-from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err
+from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err, write_outputs
 
 
 def _read_feedback(path: str, demand_ids: list[str], profile_ids: list[str]) -> list:
@@ -77,7 +77,6 @@ def memory_inputs(scorer: Any, demands: list, verdicts: list, base: np.ndarray) 
 
 def run(args: argparse.Namespace) -> int:
     from xfd.matching.calibration import calibration_to_json, fit_calibration  # noqa: PLC0415
-    from xfd.matching.writers import write_json_atomic  # noqa: PLC0415
 
     out = check_out(args.out)
     profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     cal = fit_calibration(x, np.array([v.accepted for v in verdicts]), [v.demand_id for v in verdicts],
                           scorer.fusion_, model, memory_inputs(scorer, demands, verdicts, base))
     doc = calibration_to_json(cal)
-    write_json_atomic(out, doc)
+    write_outputs([("--out", out, lambda batch, path: batch.add_json(path, doc))])
     fig = doc["figures"].get("held_out", doc["figures"]["all"])
 
     def show(v: float | None) -> str:

@@ -6,9 +6,11 @@ modules ``scoring`` / ``server``), never each other.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
     from xfd.api.settings import Settings
+    from xfd.matching.writers import OutputBatch
 
 DB_HELP = "SQLAlchemy URL (default: $XFD_DATABASE_URL or sqlite:///xfd.db)"
 
@@ -55,13 +58,50 @@ def progress(desc: str, total: int) -> tqdm:
 
 
 def check_out(path: str, flag: str = "--out") -> Path:
-    """An output path whose folder exists and that is not a folder itself (else a CliError naming ``flag``)."""
+    """An output path that can be written now (else a CliError naming ``flag`` and ``path``):
+    not a folder, not an existing non-regular file (a device, a FIFO), in an existing folder
+    where a file can be created (checked by creating and removing a probe file there, so
+    ``/proc``, ``/sys``, read-only or foreign folders fail here, before any long work)."""
     out = Path(path)
     if out.is_dir():
         raise CliError(f"{flag} {path}: 是目录 is a directory")
-    if not out.parent.exists():
-        raise CliError(f"{flag} {path}: 目录不存在 directory does not exist: {out.parent}")
+    parent = out.parent
+    if not parent.exists():
+        raise CliError(f"{flag} {path}: 目录不存在 directory does not exist: {parent}")
+    if not parent.is_dir():
+        raise CliError(f"{flag} {path}: 上级路径不是目录 parent is not a directory: {parent}")
+    if out.exists() and not out.is_file():
+        raise CliError(f"{flag} {path}: 不是普通文件 not a regular file")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise output_error(flag, path, exc) from None
     return out
+
+
+def output_error(flag: str, path: str | Path, exc: OSError) -> CliError:
+    """The one-line error for an output that cannot be written."""
+    return CliError(f"{flag} {path}: 无法写入 cannot write: {exc.strerror or exc}")
+
+
+def write_outputs(outputs: Sequence[tuple[str, Path, Callable[[OutputBatch, Path], object]]]) -> None:
+    """Write every ``(flag, path, add)`` output all or nothing: each ``add(batch, path)`` writes
+    its temporary file (``OutputBatch.add_json`` / ``add_lines`` / ``add_bytes``), then all are
+    renamed; an ``OSError`` on any of them is the one-line error naming its option and path,
+    and no output is written."""
+    from xfd.matching.writers import OutputBatch  # noqa: PLC0415
+
+    flags = {path: (flag, path) for flag, path, _add in outputs}
+    with OutputBatch() as batch:
+        try:
+            for _flag, path, add in outputs:
+                add(batch, path)
+            batch.commit()
+        except OSError as exc:
+            flag, path = flags.get(batch.failed, (outputs[0][0], outputs[0][1]))
+            raise output_error(flag, path, exc) from None
 
 
 def add_input_arguments(p: argparse.ArgumentParser, out_help: str) -> None:
@@ -117,11 +157,34 @@ def migrated_engine(url: str) -> Engine:
     return engine
 
 
+def missing_sqlite_file(url: str) -> str | None:
+    """The file of a SQLite file URL when that file does not exist, else None (other databases,
+    in-memory ones and URLs SQLAlchemy cannot parse: those are :func:`migrated_engine`'s to judge)."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+    from xfd.api.storage.db import is_in_memory, is_sqlite  # noqa: PLC0415
+
+    try:
+        if not is_sqlite(url) or is_in_memory(url):
+            return None
+        database = make_url(url).database or ""
+    except (ArgumentError, ValueError):
+        return None
+    if database.startswith("file:"):  # a SQLite URI filename (?uri=true)
+        database = database[len("file:"):].split("?", 1)[0]
+    return None if Path(database).exists() else database
+
+
 @contextmanager
-def database_session(url: str) -> Iterator[Session]:
-    """A session on the migrated database at ``url``; the engine is disposed afterwards."""
+def database_session(url: str, must_exist: bool = False) -> Iterator[Session]:
+    """A session on the migrated database at ``url``; the engine is disposed afterwards.
+    ``must_exist`` (commands that only read, such as ``xfd report``): a SQLite file that does
+    not exist is a CliError instead of a new, empty database."""
     from xfd.api.storage.db import make_session_factory  # noqa: PLC0415
 
+    if must_exist and (missing := missing_sqlite_file(url)) is not None:
+        raise CliError(f"数据库文件不存在 database file does not exist: {missing} ({url})")
     engine = migrated_engine(url)
     try:
         with make_session_factory(engine)() as session:

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import argparse
 
-from xfd.api.cli.common import CliError, Subparsers, add_database_argument, check_out, database_session, err, load_settings
+from xfd.api.cli.common import (
+    CliError,
+    Subparsers,
+    add_database_argument,
+    check_out,
+    database_session,
+    err,
+    load_settings,
+    write_outputs,
+)
 
 GROUP_BY = ("team", "teacher", "college", "county")
 
@@ -21,27 +30,32 @@ def _cell(value: object) -> str:
 def report(args: argparse.Namespace) -> int:
     """Print the rows as a tab-separated table on stdout; ``--xlsx`` also writes a workbook."""
     from xfd.api.crud.service import performance_rows  # noqa: PLC0415
-    from xfd.api.report_export import COLUMNS, write_report_xlsx  # noqa: PLC0415
+    from xfd.api.report_export import COLUMNS, report_workbook  # noqa: PLC0415
+    from xfd.api.schemas import semester_problem  # noqa: PLC0415
     from xfd.matching.performance import ConfigError, load_config  # noqa: PLC0415
 
     semester = args.semester.strip()
     if not semester:
         raise CliError("--semester 不能为空 must not be empty")
+    if (problem := semester_problem(semester)) is not None:
+        raise CliError(f"--semester: {problem}")
     out = check_out(args.xlsx, "--xlsx") if args.xlsx else None
     settings = load_settings(args.database_url)
     try:
         config = load_config(args.config or settings.performance_config)
     except ConfigError as exc:
         raise CliError(f"--config: {exc}") from None
-    with database_session(settings.database_url) as session:
+    with database_session(settings.database_url, must_exist=True) as session:
         rows = performance_rows(session, semester, args.by, config)
+    if out is not None:  # before the table: a failed write prints nothing on stdout
+        write_outputs([("--xlsx", out, lambda batch, path: batch.add_bytes(path, report_workbook(
+            rows, semester, args.by, config)))])
     if not rows:
         err(f"学期 {semester} 没有小分队 no teams in semester {semester}")
     print("\t".join(name for name, _ in COLUMNS))
     for row in rows:
         print("\t".join(_cell(row[name]) for name, _ in COLUMNS))
     if out is not None:
-        write_report_xlsx(out, rows, semester, args.by, config)
         err(f"已写入 wrote {out} ({len(rows)} 行 rows)")
     return 0
 

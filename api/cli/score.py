@@ -13,15 +13,13 @@ import argparse
 import numpy as np
 
 from xfd.api.cli import scoring
-from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err, progress
+from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err, progress, write_outputs
 
 #: Matches per demand that carry evidence by default (``--evidence``); later ones have ``"evidence": []``.
 DEFAULT_EVIDENCE = 10
 
 
 def run(args: argparse.Namespace) -> int:
-    from xfd.matching.writers import write_lines_atomic  # noqa: PLC0415
-
     if args.top_k < 0:
         raise CliError(f"--top-k 必须 >= 0 must be >= 0, got {args.top_k}")
     if args.evidence < 0:
@@ -40,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     required = scorer.required_disciplines(demands, raw)
     with progress("写出 writing", len(demands)) as bar:
         lines = scoring.score_lines(ranked, raw, [p.id for p in profiles], required, args.top_k, bar.update)
-        write_lines_atomic(out, lines)
+        write_outputs([("--out", out, lambda batch, path: batch.add_lines(path, lines))])
     err(f"xfd: 已写出 wrote {len(ranked)} 条需求 demands -> {out}")
     return 0
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import AfterValidator
 
 from xfd.api import crud
 from xfd.api.crud.feedback import feedback_query, feedback_view
 from xfd.api.deps import PrincipalDep, SessionDep
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 from xfd.api.schemas import FeedbackCreate, FeedbackPublic
+from xfd.matching.records import lookup_id
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 
@@ -34,7 +36,8 @@ def list_feedback(
     page: PageDep,
     request: Request,
     response: Response,
-    demand_id: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    demand_id: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$"),
+                         AfterValidator(lambda v: None if v is None else lookup_id(v))] = None,  # Ｄ１ finds D1
 ) -> list[dict[str, Any]]:
     result = paginate(session, feedback_query(principal, demand_id), page)
     set_page_headers(request, response, page, result.total)

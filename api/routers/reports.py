@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 from xfd.api.crud import service as crud_service
 from xfd.api.deps import SessionDep, SettingsDep, StaffDep
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, set_page_headers, slice_list
-from xfd.api.service_schemas import GroupBy, ReportRowPublic, Semester
+from xfd.api.schemas import Semester
+from xfd.api.service_schemas import GroupBy, ReportRowPublic
 from xfd.matching.performance import load_config
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])

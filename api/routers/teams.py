@@ -13,7 +13,8 @@ from xfd.api.crud import service as crud_service
 from xfd.api.crud import teams as crud_teams
 from xfd.api.deps import PrincipalDep, SessionDep
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers, slice_list
-from xfd.api.service_schemas import ActivityCreate, ActivityPublic, Semester, TeamPublic
+from xfd.api.schemas import Semester
+from xfd.api.service_schemas import ActivityCreate, ActivityPublic, TeamPublic
 
 router = APIRouter(prefix="/v1/teams", tags=["teams"])
 

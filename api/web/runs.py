@@ -5,21 +5,21 @@ accept it, export it to Excel.
 """
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from xfd.api import crud
 from xfd.api.crud.runs import ACTIVE
 from xfd.api.crud.teams import default_semester
 from xfd.api.deps import RunsDep, SessionDep
+from xfd.api.schemas import checked_semester
 from xfd.api.storage.models import AssignmentRun, DemandRow, ProfileRow
 from xfd.api.web.auth import Viewer, csrf_for, require
 from xfd.api.web.render import PageRoute, page
+from xfd.matching.xlsx import append_row, new_workbook, workbook_bytes
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Office = Annotated[Viewer, Depends(require("office"))]
@@ -38,7 +38,10 @@ def run_list(request: Request, viewer: Office, session: SessionDep) -> HTMLRespo
 def start_run(viewer: OfficeForm, session: SessionDep, runs: RunsDep,
               semester: Annotated[str, Form(max_length=20)] = "") -> Response:
     """Start a batch reassignment of the demands the data layer plans (for ``semester``, default the current one)."""
-    run = runs.start(session, viewer.principal.key_id or None, None, None, None, semester.strip() or None)
+    chosen = semester.strip()
+    if chosen:
+        checked_semester(chosen, ["form", "semester"])
+    run = runs.start(session, viewer.principal.key_id or None, None, None, None, chosen or None)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 
@@ -87,28 +90,26 @@ def accept_run(run_id: str, viewer: OfficeForm, session: SessionDep) -> Response
 
 
 def plan_workbook(run: AssignmentRun, view: PlanView) -> bytes:
-    """The plan as an .xlsx: sheets 小分队 (one row per member), 未分配, 调整."""
-    wb = Workbook()
+    """The plan as an .xlsx: sheets 小分队 (one row per member), 未分配, 调整 (any stored text is
+    written as plain text, ``xfd.matching.xlsx``)."""
+    wb = new_workbook("小分队 teams")
     ws = wb.active
-    ws.title = "小分队 teams"
-    ws.append(["需求编号 demand", "需求标题 title", "企业 enterprise", "成员编号 profile", "姓名 name", "类别 kind",
-               "学院 college", "职称 title", "角色 role", "匹配分 score", "覆盖学科 covers"])
+    append_row(ws, ["需求编号 demand", "需求标题 title", "企业 enterprise", "成员编号 profile", "姓名 name", "类别 kind",
+                    "学院 college", "职称 title", "角色 role", "匹配分 score", "覆盖学科 covers"])
     for t in view.teams:
         for m in t["members"]:
-            ws.append([t["demand_id"], t["demand_title"], t["enterprise"], m.get("profile_id"), m["name"], m["kind"],
-                       m["college"], m["title"], m.get("role", ""), float(m.get("score", 0.0) or 0.0),
-                       "、".join(m.get("covers", []))])
+            append_row(ws, [t["demand_id"], t["demand_title"], t["enterprise"], m.get("profile_id"), m["name"], m["kind"],
+                            m["college"], m["title"], m.get("role", ""), float(m.get("score", 0.0) or 0.0),
+                            "、".join(m.get("covers", []))])
     ws = wb.create_sheet("未分配 unassigned")
-    ws.append(["需求编号 demand", "需求标题 title", "原因 reason"])
+    append_row(ws, ["需求编号 demand", "需求标题 title", "原因 reason"])
     for u in view.unassigned:
-        ws.append([u.get("demand_id"), u["demand_title"], u.get("reason", "")])
+        append_row(ws, [u.get("demand_id"), u["demand_title"], u.get("reason", "")])
     ws = wb.create_sheet("调整 moves")
-    ws.append(["人员 profile", "从 from", "到 to", "原因 why"])
+    append_row(ws, ["人员 profile", "从 from", "到 to", "原因 why"])
     for m in view.moves:
-        ws.append([m.get("profile_id"), m.get("from"), m.get("to"), m.get("why", "")])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+        append_row(ws, [m.get("profile_id"), m.get("from"), m.get("to"), m.get("why", "")])
+    return workbook_bytes(wb)
 
 
 @router.get("/runs/{run_id}/plan.xlsx")

@@ -21,6 +21,7 @@ from xfd.api.crud import teams as crud_teams
 from xfd.api.deps import SessionDep, SettingsDep
 from xfd.api.errors import FieldInvalid
 from xfd.api.report_export import report_workbook
+from xfd.api.schemas import checked_semester
 from xfd.api.service_schemas import ACTIVITY_KINDS, ActivityCreate, OutcomeCreate, RatingCreate
 from xfd.api.storage.models import DemandRow, ProfileRow
 from xfd.api.web.auth import Viewer, csrf_for, require
@@ -61,6 +62,8 @@ def _profiles(session: Session, ids: list[str]) -> dict[str, ProfileRow]:
 
 @router.get("/teams", response_class=HTMLResponse)
 def team_list(request: Request, viewer: Anyone, session: SessionDep, semester: str = "") -> HTMLResponse:
+    if semester:
+        checked_semester(semester, ["query", "semester"])
     semesters = crud_teams.list_semesters(session)
     chosen = semester or (semesters[-1] if semesters else "")
     teams = crud_teams.list_teams(session, viewer.principal, chosen or None)
@@ -186,6 +189,8 @@ def _by(by: str) -> str:
 @router.get("/reports", response_class=HTMLResponse)
 def report_page(request: Request, viewer: Office, session: SessionDep, settings: SettingsDep, semester: str = "",
                 by: str = "college") -> HTMLResponse:
+    if semester:
+        checked_semester(semester, ["query", "semester"])
     semesters = crud_teams.list_semesters(session)
     chosen = semester or (semesters[-1] if semesters else "")
     config = load_config(settings.performance_config)
@@ -197,6 +202,7 @@ def report_page(request: Request, viewer: Office, session: SessionDep, settings:
 
 @router.get("/reports/performance.xlsx")
 def report_xlsx(viewer: Office, session: SessionDep, settings: SettingsDep, semester: str, by: str = "college") -> Response:
+    checked_semester(semester, ["query", "semester"])
     config = load_config(settings.performance_config)
     rows = crud_service.performance_rows(session, semester, _by(by), config)
     body = report_workbook(rows, semester, by, config)

@@ -14,7 +14,17 @@ import numpy as np
 from xfd.matching.assign.check import Violation, check_plan
 from xfd.matching.assign.encode import Index, drop_uncoverable_inferred, encode_problem
 from xfd.matching.assign.options import FAIRNESS_MODES, Solution, SolveOptions, SolvePath, SolveStats, SolveStatus
-from xfd.matching.assign.plan import Member, Move, Plan, TeamPlan, Unassigned, decode_plan, plan_to_json, write_plan_xlsx
+from xfd.matching.assign.plan import (
+    Member,
+    Move,
+    Plan,
+    TeamPlan,
+    Unassigned,
+    decode_plan,
+    plan_to_json,
+    plan_xlsx_bytes,
+    write_plan_xlsx,
+)
 from xfd.matching.assign.preflight import Preflight, preflight
 from xfd.matching.assign.problem import TeamProblem
 from xfd.matching.assign.solve import SOLVERS
@@ -22,7 +32,7 @@ from xfd.matching.assign.solve import solve as solve_problem
 from xfd.matching.types import Demand, Profile
 
 __all__ = [
-    "plan_teams", "encode_problem", "drop_uncoverable_inferred", "solve_problem", "decode_plan", "plan_to_json", "write_plan_xlsx",
+    "plan_teams", "encode_problem", "drop_uncoverable_inferred", "solve_problem", "decode_plan", "plan_to_json", "plan_xlsx_bytes", "write_plan_xlsx",
     "check_plan", "preflight", "Plan", "TeamPlan", "Member", "Unassigned", "Move", "Index",
     "TeamProblem", "SolveOptions", "Solution", "SolveStats", "SolveStatus", "SolvePath", "Violation", "Preflight",
     "SOLVERS", "FAIRNESS_MODES",

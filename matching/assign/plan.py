@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +11,8 @@ from xfd.matching.assign.encode import Index
 from xfd.matching.assign.options import Solution
 from xfd.matching.assign.preflight import DisciplineBalance, Preflight, explain_unstaffed
 from xfd.matching.assign.problem import TeamProblem
+from xfd.matching.writers import write_bytes_atomic
+from xfd.matching.xlsx import append_row, new_workbook, workbook_bytes
 
 DECIMALS = 6
 
@@ -293,31 +293,26 @@ def plan_to_json(plan: Plan) -> dict:
     }
 
 
-def write_plan_xlsx(plan: Plan, path: str | os.PathLike) -> None:
-    """Workbook with sheets 团队 teams / 未分配 unassigned / 调整 moves (atomic write)."""
-    from openpyxl import Workbook  # noqa: PLC0415
-
-    wb = Workbook()
+def plan_xlsx_bytes(plan: Plan) -> bytes:
+    """The plan as an ``.xlsx`` workbook: sheets 团队 teams / 未分配 unassigned / 调整 moves
+    (any text, control characters included, is written as plain text; ``matching.xlsx``)."""
+    wb = new_workbook("团队 teams")
     ws = wb.active
-    ws.title = "团队 teams"
-    ws.append(["需求 demand_id", "成员 profile_id", "角色 role", "匹配度 score", "覆盖学科 covers"])
+    append_row(ws, ["需求 demand_id", "成员 profile_id", "角色 role", "匹配度 score", "覆盖学科 covers"])
     for t in plan.teams:
         for m in t.members:
-            ws.append([t.demand_id, m.profile_id, m.role, m.score, "、".join(m.covers)])
+            append_row(ws, [t.demand_id, m.profile_id, m.role, m.score, "、".join(m.covers)])
     ws2 = wb.create_sheet("未分配 unassigned")
-    ws2.append(["需求 demand_id", "原因 reason"])
+    append_row(ws2, ["需求 demand_id", "原因 reason"])
     for u in plan.unassigned:
-        ws2.append([u.demand_id, u.reason])
+        append_row(ws2, [u.demand_id, u.reason])
     ws3 = wb.create_sheet("调整 moves")
-    ws3.append(["成员 profile_id", "原需求 from", "新需求 to", "原因 why"])
+    append_row(ws3, ["成员 profile_id", "原需求 from", "新需求 to", "原因 why"])
     for m in plan.moves:
-        ws3.append([m.profile_id, m.from_ or "", m.to or "", m.why])
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        append_row(ws3, [m.profile_id, m.from_ or "", m.to or "", m.why])
+    return workbook_bytes(wb)
+
+
+def write_plan_xlsx(plan: Plan, path: str | os.PathLike) -> None:
+    """Write :func:`plan_xlsx_bytes` to ``path`` atomically."""
+    write_bytes_atomic(path, plan_xlsx_bytes(plan))

@@ -6,6 +6,7 @@ import pytest
 
 from xfd.matching.calibration import (
     Calibration,
+    Verdict,
     calibration_to_json,
     fit_calibration,
     fusion_from_json,
@@ -126,12 +127,23 @@ def test_parse_feedback_later_verdict_wins() -> None:
     assert [(v.profile_id, v.accepted) for v in got] == [("T2", True), ("T1", True)]
 
 
+def test_parse_feedback_normalises_ids_as_the_readers_do() -> None:
+    """Full-width ``Ｄ１`` / ``Ｔ００１`` and surrounding spaces name the records the readers stored as D1 / T001."""
+    recs = [(1, {"demand_id": "Ｄ１", "profile_id": "Ｔ００１", "verdict": "accepted"}),
+            (2, {"demand_id": " D1 ", "profile_id": "T002", "verdict": "rejected"}),
+            (3, {"demand_id": "D1", "profile_id": "T001", "verdict": "rejected"})]  # the same pair as line 1
+    got = parse_feedback(recs, "f.jsonl", ["D1"], ["T001", "T002"])
+    assert got == [Verdict("D1", "T002", False), Verdict("D1", "T001", False)]
+
+
 @pytest.mark.parametrize(("obj", "field"), [
     ({"demand_id": "D9", "profile_id": "T1", "verdict": "accepted"}, "demand_id"),
     ({"demand_id": "D1", "profile_id": "X", "verdict": "accepted"}, "profile_id"),
     ({"demand_id": "D1", "profile_id": "T1", "verdict": "maybe"}, "verdict"),
     ({"demand_id": "D1", "verdict": "accepted"}, "profile_id"),
     ({"demand_id": 5, "profile_id": "T1", "verdict": "accepted"}, "demand_id"),
+    ({"demand_id": "D/1", "profile_id": "T1", "verdict": "accepted"}, "demand_id"),
+    ({"demand_id": "D1", "profile_id": "T\u200b1", "verdict": "accepted"}, "profile_id"),
     (["D1", "T1"], None),
 ])
 def test_parse_feedback_names_file_line_and_field(obj, field) -> None:

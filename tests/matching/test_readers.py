@@ -222,6 +222,10 @@ def _bad_profile_file(tmp_path: Path, bad: dict, *, line: int = 3) -> RecordErro
         ({"id": "T", "documents": 5}, "documents", "list of objects"),
         ({"id": "T", "documents": [{"text": "x" * (MAX_TEXT_CHARS + 1)}]}, "documents[0].text", "too long"),
         ({"id": "T", "keywords": "k", "county": "a\x00b"}, "county", "invalid character"),
+        ({"id": "T", "keywords": "k", "name": "张\x01伟"}, "name", "invalid character U+0001"),
+        ({"id": "T", "keywords": ["机器\x1f视觉"]}, "keywords[0]", "invalid character U+001F"),
+        ({"id": "T", "documents": [{"text": "正文\x0c下一页"}]}, "documents[0].text", "invalid character U+000C"),
+        ({"id": "T", "keywords": "k", "college": "学院\x7f"}, "college", "invalid character U+007F"),
     ],
 )
 def test_bad_profile_record(tmp_path, bad, field, words):
@@ -230,6 +234,18 @@ def test_bad_profile_record(tmp_path, bad, field, words):
     assert words in e.reason
     if field is not None:
         assert f'字段 field "{field}"' in str(e)
+
+
+def test_text_keeps_tab_and_line_breaks_but_refuses_other_control_characters(tmp_path):
+    """The one text rule (``record_fields._check_chars``): tab, LF and CR stay; a demand title
+    with U+0001 is a field error naming ``title`` (Excel cannot hold it, no text needs it)."""
+    d = validate_demand({"id": "D1", "title": "甲\t乙", "description": "第一行\r\n第二行"})
+    assert d.title == "甲\t乙" and d.description == "第一行\r\n第二行"
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"id": "D1", "title": "控制字符\x01标题"}) + "\n", encoding="utf-8")
+    with pytest.raises(RecordError) as e:
+        read_demands(path)
+    assert e.value.field == "title" and e.value.line == 1 and "U+0001" in e.value.reason
 
 
 def test_message_format_exact(tmp_path):

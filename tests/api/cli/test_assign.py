@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,3 +109,46 @@ def test_plan_warnings_reach_stderr(tmp_path, capsys):
     assert plan["dropped_disciplines"] and plan["dropped_disciplines"][0]["demand_id"] == "D1"
     assert len(plan["warnings"]) == 1
     assert f"警告 warning: {plan['warnings'][0]}" in capsys.readouterr().err
+
+
+def test_an_unwritable_xlsx_writes_no_plan_either(inputs, capsys):
+    """--out fine, --xlsx under a regular file (or in /proc): one line naming --xlsx, and no plan.json."""
+    tmp, p, d = inputs
+    (tmp / "afile").write_text("x", encoding="utf-8")
+    bad = [str(tmp / "afile" / "x.xlsx")] + (["/proc/x.xlsx"] if Path("/proc/self").is_dir() else [])
+    for xlsx in bad:
+        for flag_out, flag_xlsx in ((str(tmp / "pp.json"), xlsx), (xlsx.replace(".xlsx", ".json"), str(tmp / "ok.xlsx"))):
+            rc = main(["assign", "--profiles", str(p), "--demands", str(d), "--out", flag_out, "--xlsx", flag_xlsx])
+            err = capsys.readouterr().err.strip().splitlines()
+            named = "--xlsx" if flag_xlsx == xlsx else "--out"
+            assert rc == 2 and len(err) == 1 and err[0].startswith(f"xfd: 错误 error: {named} "), err
+    assert sorted(x.name for x in tmp.iterdir()) == ["afile", "d.jsonl", "p.jsonl"]
+
+
+def test_a_workbook_failing_at_write_time_leaves_neither_output(inputs, capsys, monkeypatch):
+    from xfd.matching import writers
+
+    tmp, p, d = inputs
+    out, xlsx = tmp / "plan.json", tmp / "plan.xlsx"
+    out.write_text('{"old": true}\n', encoding="utf-8")
+    real = writers._write_temp
+
+    def write_temp(dest, fill, binary=False):
+        if dest == xlsx:
+            raise PermissionError(13, "Permission denied", str(dest))
+        return real(dest, fill, binary)
+
+    monkeypatch.setattr(writers, "_write_temp", write_temp)
+    rc = main(["assign", "--profiles", str(p), "--demands", str(d), "--out", str(out), "--xlsx", str(xlsx)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err[-1] == f"xfd: 错误 error: --xlsx {xlsx}: 无法写入 cannot write: Permission denied"
+    assert out.read_text(encoding="utf-8") == '{"old": true}\n' and not xlsx.exists()
+    assert sorted(x.name for x in tmp.iterdir()) == ["d.jsonl", "p.jsonl", "plan.json"]
+
+
+def test_out_and_xlsx_must_differ(inputs, capsys):
+    tmp, p, d = inputs
+    same = str(tmp / "plan.json")
+    assert main(["assign", "--profiles", str(p), "--demands", str(d), "--out", same, "--xlsx", same]) == 2
+    assert "same file as --out" in capsys.readouterr().err and not (tmp / "plan.json").exists()
+

@@ -164,3 +164,22 @@ def test_real_calibrate_then_score_uses_the_verdict_memory(tmp_path: Path) -> No
     assert plain[("N1", "P1")] == plain[("N1", "P2")] and plain[("N2", "P1")] == plain[("N2", "P2")]
     assert calibrated[("N1", "P1")] > calibrated[("N1", "P2")]
     assert calibrated[("N2", "P2")] > calibrated[("N2", "P1")]
+
+
+def test_full_width_feedback_ids_name_the_normalised_records(files) -> None:
+    """The readers store ``Ｄ１`` as D1: feedback naming ``Ｄ１`` / ``Ｔ１`` is about D1 / T1 (not "unknown id")."""
+    _write(files["d"], [{**DEMANDS[0], "id": "Ｄ１"}, DEMANDS[1]])
+    wide = _write(files["tmp"] / "wide.jsonl", [{**f, "demand_id": f["demand_id"].replace("D1", "Ｄ１"),
+                                                 "profile_id": f["profile_id"].replace("T1", "Ｔ１")} for f in FEEDBACK])
+    assert _calibrate(files, wide) == 0
+    doc = json.loads(files["cal"].read_text(encoding="utf-8"))
+    assert doc["verdicts"] == 4 and doc["demands"] == 2
+
+
+def test_an_unwritable_out_is_one_line_and_nothing_is_learnt(files, capsys) -> None:
+    (files["tmp"] / "afile").write_text("x", encoding="utf-8")
+    for bad in [files["tmp"] / "afile" / "c.json", *([Path("/proc/c.json")] if Path("/proc/self").is_dir() else [])]:
+        files["cal"] = bad
+        assert _calibrate(files) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [err[0]] and err[0].startswith(f"xfd: 错误 error: --out {bad}: ")

@@ -82,3 +82,44 @@ def test_teacher_keys_need_a_profile(demo_db, capsys):
     rc, out = run(["keys", "create", "--role", "teacher", "--profile", "T009", "--database-url", demo_db])
     assert rc == 0 and out.startswith("xfd_")
     assert "profile=T009" in capsys.readouterr().err
+
+
+def test_an_unwritable_xlsx_is_one_line_and_prints_no_table(demo_db, tmp_path, capsys):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    bad = [str(tmp_path / "afile" / "r.xlsx")] + (["/proc/r.xlsx"] if Path("/proc/self").is_dir() else [])
+    for xlsx in bad:
+        rc = main(["report", "--semester", "2026春", "--by", "team", "--xlsx", xlsx, "--database-url", demo_db])
+        got = capsys.readouterr()
+        assert rc == 2 and got.out == ""
+        lines = got.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"xfd: 错误 error: --xlsx {xlsx}: "), lines
+
+
+def test_an_xlsx_failing_at_write_time_prints_no_table(demo_db, tmp_path, capsys, monkeypatch):
+    from xfd.matching import writers
+
+    def full_disk(dest, fill, binary=False):
+        raise OSError(28, "No space left on device", str(dest))
+
+    monkeypatch.setattr(writers, "_write_temp", full_disk)
+    xlsx = tmp_path / "r.xlsx"
+    rc = main(["report", "--semester", "2026春", "--by", "team", "--xlsx", str(xlsx), "--database-url", demo_db])
+    got = capsys.readouterr()
+    assert rc == 2 and got.out == "" and not xlsx.exists()
+    assert got.err.strip() == f"xfd: 错误 error: --xlsx {xlsx}: 无法写入 cannot write: No space left on device"
+
+
+def test_a_missing_sqlite_file_is_an_error_not_a_new_database(tmp_path, capsys):
+    missing = tmp_path / "none.db"
+    rc = main(["report", "--semester", "2026春", "--by", "team", "--database-url", f"sqlite:///{missing}"])
+    got = capsys.readouterr()
+    assert rc == 2 and got.out == "" and not missing.exists()
+    assert got.err.strip().splitlines() == [f"xfd: 错误 error: 数据库文件不存在 database file does not exist: {missing} "
+                                            f"(sqlite:///{missing})"]
+
+
+@pytest.mark.parametrize("semester", ["2026春\x00", "\x01", "2026春\x7f", "2026/春"])
+def test_a_semester_with_control_characters_is_refused(demo_db, capsys, semester):
+    assert main(["report", "--semester", semester, "--by", "team", "--database-url", demo_db]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("xfd: 错误 error: --semester: 学期无效 invalid semester")

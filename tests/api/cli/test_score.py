@@ -127,3 +127,48 @@ def test_bad_blas_threads_is_a_one_line_error(files, capsys, monkeypatch, bad: s
     err = capsys.readouterr().err
     assert "XFD_BLAS_THREADS" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def _unwritable_outs(tmp_path: Path) -> list[str]:
+    (tmp_path / "afile.jsonl").write_text("x\n", encoding="utf-8")
+    outs = [str(tmp_path / "afile.jsonl" / "x.jsonl")]  # the parent is a regular file
+    outs += [o for o, root in (("/proc/x.jsonl", "/proc/self"), ("/sys/x.jsonl", "/sys/kernel")) if Path(root).is_dir()]
+    return outs
+
+
+def test_an_unwritable_out_is_one_line_before_any_scoring(tmp_path: Path, files, capsys, monkeypatch) -> None:
+    import xfd.api.cli.scoring as cs
+
+    def never(*_a, **_k):
+        raise AssertionError("scored although --out cannot be written")
+
+    monkeypatch.setattr(cs, "fitted_scorer", never)
+    p, d, _out = files
+    for bad in _unwritable_outs(tmp_path):
+        assert main(["score", "--profiles", str(p), "--demands", str(d), "--out", bad, "--model", "lexical"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"xfd: 错误 error: --out {bad}: "), err
+
+
+def test_an_unwritable_out_in_a_real_process_has_no_traceback(tmp_path: Path, files) -> None:
+    p, d, _out = files
+    bad = _unwritable_outs(tmp_path)[-1]
+    r = subprocess.run([sys.executable, "-m", "xfd.api.cli", "score", "--profiles", str(p), "--demands", str(d),
+                        "--out", bad, "--model", "lexical"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and f"--out {bad}: " in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_write_failing_after_scoring_is_one_line_and_leaves_no_file(files, capsys, monkeypatch) -> None:
+    from xfd.matching import writers
+
+    def full_disk(dest, fill, binary=False):
+        raise OSError(28, "No space left on device", str(dest))
+
+    monkeypatch.setattr(writers, "_write_temp", full_disk)
+    p, d, out = files
+    assert main(["score", "--profiles", str(p), "--demands", str(d), "--out", str(out), "--model", "lexical"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"xfd: 错误 error: --out {out}: 无法写入 cannot write: No space left on device"
+    assert not out.exists()

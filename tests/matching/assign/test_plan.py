@@ -187,3 +187,21 @@ def test_explicit_disciplines_stay_required_and_an_empty_batch_is_warned():
     demands = [Demand(**{**d.__dict__, "disciplines": ()}) for d in demands]
     plan = plan_teams(profiles, demands, scores, [()] * 4)
     assert len(plan.teams) == 4 and plan.warnings == [] and plan.dropped_disciplines == {}
+
+
+def test_workbook_of_a_plan_whose_text_has_control_characters():
+    """Records built in code skip the file schema: a discipline "化\\x01学" reaches an unassigned
+    reason, and the workbook still saves, with the character dropped (``matching.xlsx``)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from xfd.matching.assign import plan_xlsx_bytes
+
+    profiles, demands, scores, _required = records()
+    demands[2] = Demand(id="D3", title="c", enterprise="E3", disciplines=("化\x01学",), team_size=(2, 3))
+    plan = plan_teams(profiles, demands, scores, [d.disciplines for d in demands])
+    (un,) = plan.unassigned
+    assert "化\x01学" in un.reason
+    rows = list(load_workbook(io.BytesIO(plan_xlsx_bytes(plan)))["未分配 unassigned"].iter_rows(values_only=True))
+    assert rows[1][0] == "D3" and rows[1][1] == un.reason.replace("\x01", "")
