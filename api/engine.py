@@ -354,6 +354,18 @@ class MatchEngine:
         with self._query_lock:
             return scorer.rank([demand], top_k=top_k)[0]
 
+    def required_disciplines(self, demands: Sequence[Demand]) -> list[tuple[str, ...]]:
+        """Each demand's required disciplines, its own or inferred (for display: the current
+        index, stale allowed, as :meth:`recommend`).  Never waits for a first fit that a
+        background refitter is still doing: until one exists nothing is inferred."""
+        with self._cond:
+            first_fit_pending = self._fitted is None and self._refitter is not None
+        scorer = None if first_fit_pending else self._current(stale_ok=True)[0]
+        if scorer is None:
+            return [tuple(d.disciplines or ()) for d in demands]
+        with self._query_lock:
+            return [tuple(r) for r in scorer.required_disciplines(list(demands))]
+
     def score(self, demands: Sequence[Demand]) -> tuple[list[Profile], np.ndarray, list[tuple[str, ...]]]:
         """``(profiles, scores (n_demands, n_profiles), required disciplines per demand)`` on the fresh index."""
         scorer, profiles = self._current(stale_ok=False)

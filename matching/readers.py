@@ -277,7 +277,7 @@ def _read_text(path: Path, file: str) -> str:
                           file=file, line=line) from None
 
 
-def _iter_json(path: Path, file: str) -> Iterator[tuple[int, Any]]:
+def _iter_json(path: Path, file: str, line_errors: list[RecordError] | None = None) -> Iterator[tuple[int, Any]]:
     text = _read_text(path, file)
     decoder = StrictDecoder()
     stripped = text.lstrip()
@@ -335,10 +335,16 @@ def _iter_json(path: Path, file: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         start = len(line) - len(line.lstrip())
-        obj, end = _decode_at(decoder, line, start, file, lambda _pos, n=lineno: n)
-        if line[end:].strip():
-            raise RecordError("一行只能有一个 JSON 对象 extra data after the object "
-                              f"(第 {end + 1} 列 column {end + 1})", file=file, line=lineno)
+        try:
+            obj, end = _decode_at(decoder, line, start, file, lambda _pos, n=lineno: n)
+            if line[end:].strip():
+                raise RecordError("一行只能有一个 JSON 对象 extra data after the object "
+                                  f"(第 {end + 1} 列 column {end + 1})", file=file, line=lineno)
+        except RecordError as exc:
+            if line_errors is None:
+                raise
+            line_errors.append(exc)  # one bad line of JSONL: note it and read on
+            continue
         yield lineno, obj
 
 
@@ -479,12 +485,17 @@ def _file_label(path: str | PathLike[str]) -> str:
     return str(path)
 
 
-def iter_raw_records(path: str | PathLike[str]) -> Iterator[tuple[int, Any]]:
+def iter_raw_records(path: str | PathLike[str],
+                     line_errors: list[RecordError] | None = None) -> Iterator[tuple[int, Any]]:
     """Yield ``(line, record)`` for each non-blank record of a file, the record being
     a parsed JSON value (normally a dict) or, for CSV/XLSX, a dict of the row's
     non-empty cells (list cells already parsed when they hold JSON, flat
     ``document_*`` columns folded into ``documents``).  Raises RecordError for
     unreadable files, unknown suffixes and malformed syntax; does not validate.
+
+    With ``line_errors`` (a list), a JSON Lines line that is not valid JSON is
+    appended there and reading goes on with the next line (a reader that lists
+    every bad line); other syntax errors still raise.
     """
     p = Path(path)
     file = _file_label(path)
@@ -493,7 +504,7 @@ def iter_raw_records(path: str | PathLike[str]) -> Iterator[tuple[int, Any]]:
         raise RecordError(f"不支持的文件类型 unsupported file type {_show(p.suffix or p.name)}; "
                           f"可选 valid: {', '.join(SUFFIXES)}", file=file)
     if fmt == "json":
-        yield from _iter_json(p, file)
+        yield from _iter_json(p, file, line_errors)
     elif fmt in ("csv", "tsv"):
         yield from _iter_table(_csv_rows(p, file, "," if fmt == "csv" else "\t"), file)
     else:

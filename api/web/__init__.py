@@ -32,9 +32,22 @@ def wants_page(request: Request) -> bool:
 
 
 async def not_found_page(request: Request, exc: StarletteHTTPException) -> Response:
-    """404 of an unknown page: the Chinese error page for browsers, FastAPI's JSON otherwise."""
+    """404 of an unknown page and 405 of a form-only URL: the Chinese error page for browsers
+    (405 keeps its ``Allow`` header), FastAPI's JSON otherwise."""
     if exc.status_code == 404 and wants_page(request):
         return error_page(request, 404, "没有这个页面 there is no such page: " + request.url.path[:200])
+    if exc.status_code == 405 and wants_page(request):
+        allow = (exc.headers or {}).get("Allow", "")
+        if "GET" in allow.upper().replace(" ", "").split(","):
+            method = request.method[:20]
+            message = f"此网址不支持 {method} 请求 this address does not take {method} (allowed: {allow})"
+        else:
+            message = ("此网址只接受表单提交，不能直接打开；请回到上一页使用页面上的按钮 "
+                       f"this address only takes a form submission ({allow or 'POST'}); go back and use the button on the page")
+        response = error_page(request, 405, message)
+        if allow:
+            response.headers["Allow"] = allow
+        return response
     return await http_exception_handler(request, exc)
 
 

@@ -57,20 +57,33 @@ def disable_user(username: str, viewer: AdminForm, session: SessionDep, enable: 
     return RedirectResponse(f"/admin/users?done={'enabled' if enable else 'disabled'}", status_code=303)
 
 
+def _keys_page(request: Request, viewer: Viewer, session: SessionDep, status_code: int = 200, **context: object) -> HTMLResponse:
+    return page(request, "keys.html", viewer, status_code=status_code, keys=crud.list_keys(session), roles=accounts.ROLES,
+                role_names=accounts.ROLE_NAMES_ZH, **{"created": None, "error": "", "errors": {}, "values": {}, **context})
+
+
+#: the argument a ``KeyError_`` message starts with -> the form field it is shown beside
+KEY_FIELDS = ("role", "enterprise", "profile")
+
+
 @router.get("/admin/keys", response_class=HTMLResponse)
 def keys(request: Request, viewer: Admin, session: SessionDep) -> HTMLResponse:
-    return page(request, "keys.html", viewer, keys=crud.list_keys(session), created=None, error="")
+    return _keys_page(request, viewer, session)
 
 
 @router.post("/admin/keys", response_class=HTMLResponse)
 def create_key(request: Request, viewer: AdminForm, session: SessionDep, role: Text, enterprise: Text = "",
-               note: Text = "") -> HTMLResponse:
+               profile: Text = "", note: Text = "") -> HTMLResponse:
+    """A new key (shown once), checked as ``xfd keys create`` checks it: a teacher key needs its profile id."""
     try:
-        row, plaintext = crud.create_key(session, role, enterprise or None, note)
+        row, plaintext = crud.create_key(session, role, enterprise or None, note, profile or None)
     except KeyError_ as exc:
         session.rollback()
-        return page(request, "keys.html", viewer, status_code=422, keys=crud.list_keys(session), created=None, error=str(exc))
-    return page(request, "keys.html", viewer, keys=crud.list_keys(session), created=(row, plaintext), error="")
+        message = str(exc)
+        field = next((f for f in KEY_FIELDS if message.startswith(f)), "role")
+        values = {"role": role, "enterprise": enterprise, "profile": profile, "note": note}
+        return _keys_page(request, viewer, session, 422, errors={field: message}, values=values)
+    return _keys_page(request, viewer, session, created=(row, plaintext))
 
 
 @router.post("/admin/keys/{key_id}/revoke", response_class=HTMLResponse)

@@ -91,6 +91,7 @@ def optional_viewer(request: Request, session: SessionDep) -> Viewer | None:
     account, row = found
     viewer = Viewer(account, row.csrf)
     request.state.principal = viewer.principal  # who, for the audit log (xfd.api.audit)
+    request.state.viewer = viewer  # for the menu of an error page
     return viewer
 
 

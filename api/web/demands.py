@@ -16,14 +16,20 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import Field, TypeAdapter
+from sqlalchemy.orm import Session
 
 from xfd import corpora
 from xfd.api import crud
 from xfd.api.deps import EngineDep, SessionDep
-from xfd.api.records import demand_from_row, record_error_type, validate_demand
-from xfd.api.web import workflow
+from xfd.api.engine import MatchEngine
+from xfd.api.errors import Conflict, FieldInvalid
+from xfd.api.records import record_error_type, validate_demand
+from xfd.api.storage.models import DemandRow
+from xfd.api.web import messages, workflow
 from xfd.api.web.auth import Viewer, csrf_for, require
 from xfd.api.web.render import PageRoute, page
+from xfd.matching.record_fields import MAX_TEAM_SIZE
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -103,6 +109,8 @@ def _raw_demand(viewer: Viewer, values: dict[str, Any]) -> dict[str, Any]:
 
 
 FIELD_OF = {"team_size": "team_max", "team_size[0]": "team_min", "team_size[1]": "team_max"}
+#: a team-size bound typed in the form (the record's own check adds min <= max)
+TEAM_SIZE: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=MAX_TEAM_SIZE)])
 
 
 @router.post("/demands/new", response_class=HTMLResponse)
@@ -116,23 +124,29 @@ def submit_demand(
     county: Annotated[str, Form(max_length=100)] = "",
     industry: Annotated[str, Form(max_length=10)] = "",
     disciplines: Annotated[str, Form(max_length=2000)] = "",
-    team_min: Annotated[int | None, Form(ge=1, le=50)] = None,
-    team_max: Annotated[int | None, Form(ge=1, le=50)] = None,
+    team_min: Annotated[str, Form(max_length=20)] = "",
+    team_max: Annotated[str, Form(max_length=20)] = "",
     enterprise: Annotated[str, Form(max_length=64)] = "",
     id: Annotated[str, Form(max_length=64)] = "",
     action: Annotated[str, Form(max_length=20)] = "submit",
 ) -> Response:
     values = {"id": id.strip(), "title": title.strip(), "description": description.strip(), "county": county.strip(),
-              "industry": industry.strip(), "disciplines": disciplines.strip(), "team_min": team_min, "team_max": team_max,
-              "enterprise": enterprise.strip()}
+              "industry": industry.strip(), "disciplines": disciplines.strip(), "team_min": team_min.strip(),
+              "team_max": team_max.strip(), "enterprise": enterprise.strip()}
     errors: dict[str, str] = {}
+    sizes: dict[str, int | None] = {}
+    for name in ("team_min", "team_max"):  # typed text kept in ``values``; the number checked here
+        try:
+            sizes[name] = messages.parse(TEAM_SIZE, values[name], name) if values[name] else None
+        except FieldInvalid as exc:
+            errors[name] = exc.message
     if not values["title"]:
         errors["title"] = "请填写标题 the title is required"
     if viewer.account.role != "enterprise" and not values["enterprise"]:
         errors["enterprise"] = "请填写企业编号 the enterprise id is required"
     if industry and industry not in dict(industry_sections()):
         errors["industry"] = f"未知行业门类 unknown GB/T 4754 section {industry!r}"
-    raw = _raw_demand(viewer, values)
+    raw = _raw_demand(viewer, {**values, **sizes})
     demand = None
     if not errors:
         try:
@@ -146,8 +160,29 @@ def submit_demand(
             context["suggested"] = workflow.suggest_disciplines(engine, demand)
         return page(request, "demand_new.html", viewer, status_code=422 if errors else 200, **context)
     request_hash = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    stored = crud.submit_demand(session, viewer.principal, demand, None, request_hash)
+    try:
+        stored = crud.submit_demand(session, viewer.principal, demand, None, request_hash)
+    except Conflict as exc:  # the id names a demand past 待审核 (or another enterprise's, for the office)
+        session.rollback()
+        return page(request, "demand_new.html", viewer, status_code=409, **_form_context(values, {"id": str(exc)}))
     return RedirectResponse(f"/demands/{quote(str(stored.body['id']), safe='')}?created=1", status_code=303)
+
+
+def _demand_context(session: Session, engine: MatchEngine, viewer: Viewer, row: DemandRow) -> dict[str, Any]:
+    """What ``demand.html`` shows this viewer about ``row``."""
+    context: dict[str, Any] = {
+        "demand": row,
+        "history": workflow.history(session, viewer.principal, row),
+        "team": workflow.team_of(session, row),
+        "actions": workflow.actions_for(viewer.principal, row),
+        "return_reason": workflow.return_reason(session, viewer.principal, row),
+        "errors": {}, "values": {},
+    }
+    if viewer.account.is_staff:
+        context["recommendations"] = workflow.recommendations(session, engine, row, k=10)
+    if row.disciplines is None:  # inferred from the text: shown by name, and offered to the office to confirm
+        context["inferred"] = workflow.inferred_disciplines(engine, row)
+    return context
 
 
 @router.get("/demands/{demand_id}", response_class=HTMLResponse)
@@ -161,20 +196,9 @@ def demand_page(
     done: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
     row = crud.visible_demand(session, viewer.principal, demand_id)
-    context: dict[str, Any] = {
-        "demand": row,
-        "history": workflow.history(session, viewer.principal, row),
-        "team": workflow.team_of(session, row),
-        "actions": workflow.actions_for(viewer.principal, row),
-        "return_reason": workflow.return_reason(session, viewer.principal, row),
-    }
-    if viewer.account.is_staff:
-        context["recommendations"] = workflow.recommendations(session, engine, row, k=10)
-        if row.disciplines is None and row.status == "submitted":  # the office confirms or edits what is inferred
-            context["inferred"] = workflow.suggest_disciplines(engine, demand_from_row(row))
     flash = {"1": "需求已提交，办公室审核后会为您组建小分队。 Demand submitted; the office will review it."}.get(str(created), "")
     flash = flash or workflow.DONE_MESSAGES.get(done, "")
-    return page(request, "demand.html", viewer, flash=flash, **context)
+    return page(request, "demand.html", viewer, flash=flash, **_demand_context(session, engine, viewer, row))
 
 
 @router.post("/demands/{demand_id}/status", response_class=HTMLResponse)
@@ -183,14 +207,27 @@ def change_status(
     demand_id: str,
     viewer: Annotated[Viewer, Depends(csrf_for("enterprise", "office"))],
     session: SessionDep,
+    engine: EngineDep,
     status: Annotated[str, Form(max_length=20)],
     reason: Annotated[str, Form(max_length=2000)] = "",
     disciplines: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
-    """Withdraw (enterprise), accept or return with a reason (office); the lifecycle decides what is allowed."""
+    """Withdraw (enterprise), accept or return with a reason (office); the lifecycle decides what is allowed.
+
+    A missing reason or bad disciplines: the demand page again (422) with the error beside that
+    field of that action's form and the typed text kept; nothing is written.
+    """
     row = crud.visible_demand(session, viewer.principal, demand_id)
-    if disciplines is not None and viewer.account.is_staff:
-        workflow.set_disciplines(session, row, _split_list(disciplines))
     shown = crud.public_demand_id(row, viewer.principal)
-    workflow.transition(session, viewer.principal, shown, status, reason.strip())
+    try:
+        if disciplines is not None and viewer.account.is_staff:
+            workflow.set_disciplines(session, row, _split_list(disciplines) or None)
+        workflow.transition(session, viewer.principal, shown, status, reason.strip())
+    except FieldInvalid as exc:
+        session.rollback()
+        field = messages.field_of({"loc": exc.loc}) or "status"
+        context = _demand_context(session, engine, viewer, crud.visible_demand(session, viewer.principal, shown))
+        context.update(errors={"form": status, field: exc.message.removeprefix(f"{field}: ")},
+                       values={"reason": reason, "disciplines": disciplines})
+        return page(request, "demand.html", viewer, status_code=422, **context)
     return RedirectResponse(f"/demands/{quote(shown, safe='')}?done={status}", status_code=303)

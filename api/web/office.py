@@ -87,8 +87,15 @@ def check_profiles(path: str, label: str) -> tuple[list[Profile], list[ImportErr
     profiles: list[Profile] = []
     errors: list[ImportError_] = []
     seen: dict[str, int] = {}
+    bad_lines: list[RecordError] = []  # JSON Lines lines that are not JSON: listed, and reading goes on
+
+    def take_bad_lines() -> None:
+        errors.extend(ImportError_(e.line, e.field or "", e.reason) for e in bad_lines)
+        bad_lines.clear()
+
     try:
-        for line, obj in iter_raw_records(path):
+        for line, obj in iter_raw_records(path, bad_lines):
+            take_bad_lines()
             try:
                 p = validate_profile(obj, Where(label, line))
             except RecordError as exc:
@@ -101,8 +108,10 @@ def check_profiles(path: str, label: str) -> tuple[list[Profile], list[ImportErr
             if len(errors) >= MAX_ERRORS:
                 break
     except RecordError as exc:  # unreadable file or malformed syntax: reading stops there
+        take_bad_lines()
         errors.append(ImportError_(exc.line, exc.field or "", exc.reason))
-    return profiles, errors
+    take_bad_lines()
+    return profiles, errors[:MAX_ERRORS]
 
 
 @router.get("/profiles/import", response_class=HTMLResponse)

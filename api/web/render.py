@@ -26,7 +26,8 @@ from markupsafe import Markup, escape
 from xfd import corpora
 from xfd.api import crud
 from xfd.api.errors import Conflict, DomainError, FieldInvalid, Forbidden, NotFound
-from xfd.api.web.auth import CSRF_FIELD, LoginRequired, PageError, Viewer
+from xfd.api.web import messages
+from xfd.api.web.auth import CSRF_FIELD, SESSION_COOKIE, LoginRequired, PageError, Viewer, optional_viewer
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -125,11 +126,27 @@ def page(request: Request, template: str, viewer: Viewer | None, status_code: in
     return response
 
 
+def _signed_in(request: Request) -> Viewer | None:
+    """The viewer of this request for an error page's menu: the one a page dependency found,
+    else the session cookie's (looked up read-only; none when there is no valid session)."""
+    viewer = getattr(request.state, "viewer", None)
+    if viewer is not None or not request.cookies.get(SESSION_COOKIE):
+        return viewer
+    sessions = getattr(request.app.state, "sessions", None)
+    if sessions is None:
+        return None
+    try:
+        with sessions() as session:
+            return optional_viewer(request, session)
+    except Exception:  # noqa: BLE001 - an error page never fails for want of its menu
+        return None
+
+
 def error_page(request: Request, status: int, message: str, title: str = "") -> HTMLResponse:
-    titles = {403: "无权限 Forbidden", 404: "页面不存在 Not found", 409: "操作冲突 Conflict",
-              422: "输入有误 Invalid input", 429: "请稍后再试 Too many attempts"}
-    return page(request, "error.html", None, status_code=status, title=title or titles.get(status, f"错误 {status}"),
-                message=message, status=status)
+    titles = {403: "无权限 Forbidden", 404: "页面不存在 Not found", 405: "不支持此操作 Method not allowed",
+              409: "操作冲突 Conflict", 422: "输入有误 Invalid input", 429: "请稍后再试 Too many attempts"}
+    return page(request, "error.html", _signed_in(request), status_code=status,
+                title=title or titles.get(status, f"错误 {status}"), message=message, status=status)
 
 
 def _domain_status(exc: DomainError) -> int:
@@ -140,11 +157,7 @@ def _domain_status(exc: DomainError) -> int:
 
 
 def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors()[:5]:
-        loc = ".".join(str(x) for x in e.get("loc", ())[1:]) or "?"
-        parts.append(f"{loc}: {e.get('msg', '')}")
-    return "输入有误 invalid input — " + "; ".join(parts)
+    return messages.summary(list(exc.errors()))
 
 
 class PageRoute(APIRoute):

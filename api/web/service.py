@@ -24,6 +24,8 @@ from xfd.api.report_export import report_workbook
 from xfd.api.schemas import checked_semester
 from xfd.api.service_schemas import ACTIVITY_KINDS, ActivityCreate, OutcomeCreate, RatingCreate
 from xfd.api.storage.models import DemandRow, ProfileRow
+from xfd.api.storage.service import Team
+from xfd.api.web import messages
 from xfd.api.web.auth import Viewer, csrf_for, require
 from xfd.api.web.render import PageRoute, page
 from xfd.matching.performance import GROUP_BY, load_config
@@ -43,17 +45,18 @@ def _checked(model: type, values: dict[str, Any]) -> Any:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(x) for x in first["loc"])
-        raise FieldInvalid(["form", *first["loc"]], f"{field}: {first['msg']}") from None
+        raise messages.first_error(exc) from None
 
 
-def _number(raw: str, field: str, integer: bool = False) -> float | int:
-    text = (raw or "").strip() or "0"
+def _number(raw: str, field: str, integer: bool = False, required: bool = False) -> float | int:
+    """A number typed in a form (blank: 0, or "required" when ``required``); Chinese + English errors."""
+    text = (raw or "").strip()
+    if not text and required:
+        raise FieldInvalid(["form", field], messages.error_text({"type": "missing"}))
     try:
-        return int(text) if integer else float(text)
+        return int(text or "0") if integer else float(text or "0")
     except ValueError:
-        raise FieldInvalid(["form", field], f"{field}: 应为数字 must be a number, got {raw!r}") from None
+        raise FieldInvalid(["form", field], messages.error_text({"type": "int_parsing" if integer else "float_parsing"})) from None
 
 
 def _profiles(session: Session, ids: list[str]) -> dict[str, ProfileRow]:
@@ -117,15 +120,16 @@ def post_activity(
     team_id: str,
     viewer: Annotated[Viewer, Depends(csrf_for("office", "teacher"))],
     session: SessionDep,
-    date: Annotated[str, Form(max_length=20)],
-    kind: Annotated[str, Form(max_length=20)],
-    hours: Annotated[str, Form(max_length=20)],
+    date: Annotated[str, Form(max_length=20)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "",
+    hours: Annotated[str, Form(max_length=20)] = "",
     participant: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     values = {"date": date, "kind": kind, "hours": hours, "participants": participant, "note": note}
     try:
-        act = _checked(ActivityCreate, {**values, "hours": _number(hours, "hours")})
+        given = {k: v for k, v in values.items() if not (k in ("date", "kind") and not v.strip())}  # blank: "required"
+        act = _checked(ActivityCreate, {**given, "hours": _number(hours, "hours", required=True)})
         crud_service.add_activity(session, viewer.principal, team_id, act.date, act.kind, act.hours, act.participants,
                                   act.note)
     except FieldInvalid as exc:
@@ -139,7 +143,7 @@ def post_outcome(
     team_id: str,
     viewer: Annotated[Viewer, Depends(csrf_for("office", "teacher"))],
     session: SessionDep,
-    solved: Annotated[str, Form(pattern="^(yes|no)$")],
+    solved: Annotated[str, Form(max_length=20)] = "",
     contract_amount: Annotated[str, Form(max_length=20)] = "0",
     patents: Annotated[str, Form(max_length=10)] = "0",
     papers: Annotated[str, Form(max_length=10)] = "0",
@@ -148,6 +152,8 @@ def post_outcome(
     team = crud_teams.visible_team(session, viewer.principal, team_id)
     values = {"solved": solved, "contract_amount": contract_amount, "patents": patents, "papers": papers, "note": note}
     try:
+        if solved not in ("yes", "no"):
+            raise FieldInvalid(["form", "solved"], "请选择“已解决”或“未解决” choose solved or unsolved")
         out = _checked(OutcomeCreate, {"solved": solved == "yes", "note": note,
                                        "contract_amount": _number(contract_amount, "contract_amount"),
                                        "patents": _number(patents, "patents", True), "papers": _number(papers, "papers", True)})
@@ -165,13 +171,13 @@ def post_rating(
     team_id: str,
     viewer: Annotated[Viewer, Depends(csrf_for("enterprise"))],
     session: SessionDep,
-    satisfaction: Annotated[str, Form(max_length=2)],
+    satisfaction: Annotated[str, Form(max_length=2)] = "",
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     team = crud_teams.visible_team(session, viewer.principal, team_id)
     values = {"satisfaction": satisfaction, "comment": comment}
     try:
-        rating = _checked(RatingCreate, {"satisfaction": _number(satisfaction, "satisfaction", True), "comment": comment})
+        rating = _checked(RatingCreate, {"satisfaction": _number(satisfaction, "satisfaction", True, required=True), "comment": comment})
         row = session.get(DemandRow, team.demand_id)
         crud_service.add_rating(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal),
                                 rating.satisfaction, rating.comment)
@@ -197,7 +203,19 @@ def report_page(request: Request, viewer: Office, session: SessionDep, settings:
     rows = crud_service.performance_rows(session, chosen, _by(by), config) if chosen else []
     charts = crud_service.semester_charts(session, chosen) if chosen else {"satisfaction": {}, "grades": {}}
     return page(request, "report.html", viewer, rows=rows, semesters=semesters, semester=chosen, by=by, by_zh=BY_ZH,
-                charts=charts, config=config)
+                charts=charts, config=config, names=_group_names(session, by, [r["group"] for r in rows]))
+
+
+def _group_names(session: Session, by: str, groups: list[str]) -> dict[str, str]:
+    """What people call a report group shown by id: a teacher's name, a team's demand title."""
+    ids = [g for g in groups if g]
+    if by == "teacher":
+        return {pid: p.name for pid, p in _profiles(session, ids).items() if p.name}
+    if by == "team" and ids:
+        demand_of = {tid: did for tid, did in session.execute(select(Team.id, Team.demand_id).where(Team.id.in_(ids)))}
+        titles = {d.id: d.title for d in session.scalars(select(DemandRow).where(DemandRow.id.in_(list(demand_of.values()))))}
+        return {tid: titles[did] for tid, did in demand_of.items() if titles.get(did)}
+    return {}
 
 
 @router.get("/reports/performance.xlsx")

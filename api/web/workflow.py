@@ -20,6 +20,7 @@ from xfd.api.errors import FieldInvalid
 from xfd.api.records import demand_from_row
 from xfd.api.security import Principal
 from xfd.api.storage.models import DemandRow, ProfileRow
+from xfd.api.web import messages
 from xfd.matching import lifecycle
 from xfd.matching.record_fields import RequiredDisciplines
 from xfd.matching.types import Demand
@@ -136,20 +137,33 @@ def suggest_disciplines(engine: MatchEngine, demand: Demand) -> list[str]:
     return list(required[0]) if required else []
 
 
+def inferred_disciplines(engine: MatchEngine, row: DemandRow) -> list[str]:
+    """The disciplines a demand without its own list is planned with: what the scorer infers
+    from its text (the same ``required_disciplines`` that batch runs and proposals use);
+    none when the index is down."""
+    try:
+        return list(engine.required_disciplines([demand_from_row(row)])[0])
+    except IndexUnavailable:
+        return []
+
+
 _DISCIPLINES: TypeAdapter[list[str] | None] = TypeAdapter(RequiredDisciplines)
 
 
-def set_disciplines(session: Session, row: DemandRow, disciplines: list[str]) -> None:
+def set_disciplines(session: Session, row: DemandRow, disciplines: list[str] | None) -> None:
     """The office confirms or edits the disciplines a demand's team must cover (the caller commits).
 
     Checked by the demand schema's own field type (``RequiredDisciplines``: the same limits as
-    files and the API); ``[]`` means none required.
+    files and the API); ``None`` (the field left empty) means inferred from the text.
     """
+    if disciplines is None:
+        row.disciplines = None
+        return
     try:
         row.disciplines = list(_DISCIPLINES.validate_python(disciplines) or [])
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise FieldInvalid(["form", "disciplines", *first.get("loc", ())], str(first.get("msg", ""))) from exc
+        raise FieldInvalid(["form", "disciplines", *first.get("loc", ())], messages.error_text(first)) from exc
 
 
 def teacher_demands(session: Session, principal: Principal) -> list[DemandRow]:

@@ -539,6 +539,19 @@ def test_iter_raw_records_lines(tmp_path):
     assert list(iter_raw_records(path)) == [(2, {"id": "A"}), (4, {"id": "B"})]
 
 
+def test_iter_raw_records_collects_bad_jsonl_lines_when_asked(tmp_path):
+    path = write_lines(tmp_path / "p.jsonl", ['{"id": "A"}', "broken", '{"id": "B"} x', '{"id": "C"}', '{"id": 1, "id": 2}'])
+    with pytest.raises(RecordError) as ei:
+        list(iter_raw_records(path))
+    assert err(ei).line == 2
+    bad: list[RecordError] = []
+    assert list(iter_raw_records(path, bad)) == [(1, {"id": "A"}), (4, {"id": "C"})]
+    assert [(e.line, e.field) for e in bad] == [(2, None), (3, None), (5, "id")]
+    assert "JSON" in bad[0].reason and "extra data" in bad[1].reason and "重复" in bad[2].reason
+    with pytest.raises(RecordError):  # a JSON array cannot be read on past a syntax error
+        list(iter_raw_records(write_lines(tmp_path / "a.json", ['[{"id": "A"},', "broken]"]), []))
+
+
 # ----------------------------------------------------------------------------- writers
 
 def test_jsonl_writer_round_trip(tmp_path):

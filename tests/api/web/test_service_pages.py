@@ -4,7 +4,9 @@ and role rules as the API."""
 from __future__ import annotations
 
 import io
+import re
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.api.web.conftest import form_token, login
@@ -97,7 +99,7 @@ def test_team_form_errors_stand_beside_their_field_and_keep_the_values(app, clie
     bad = client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01", "kind": "visit",
                                                             "hours": "abc", "participant": ["T001"], "note": "记录甲"})
     assert bad.status_code == 422 and status(app) == "teamed"
-    assert "hours" in _field_error_after(bad.text, "a-hours") and _field_error_after(bad.text, "a-date") == ""
+    assert _field_error_after(bad.text, "a-hours").startswith("应为数字") and _field_error_after(bad.text, "a-date") == ""
     assert 'value="2026-04-01"' in bad.text and "记录甲</textarea>" in bad.text and 'value="abc"' in bad.text
     outsider = client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01",
                                                                  "kind": "visit", "hours": "2", "participant": ["T003"]})
@@ -107,5 +109,61 @@ def test_team_form_errors_stand_beside_their_field_and_keep_the_values(app, clie
     bad = client.post(f"/teams/{team_id}/outcome", data={"csrf_token": token, "solved": "yes", "contract_amount": "-5",
                                                          "patents": "1", "papers": "0", "note": "备注乙"})
     assert bad.status_code == 422 and status(app) == "in_service"
-    assert "contract_amount" in _field_error_after(bad.text, "o-amount") and "备注乙</textarea>" in bad.text
+    assert _field_error_after(bad.text, "o-amount").startswith("不能小于 0") and "备注乙</textarea>" in bad.text
     assert 'value="yes" required checked' in bad.text
+
+
+def _logged_activity(client, team_id: str) -> str:
+    token = form_token(client, f"/teams/{team_id}")
+    client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01", "kind": "visit",
+                                                      "hours": "6", "participant": ["T001", "S001"]})
+    return token
+
+
+def test_activity_errors_are_chinese_first_beside_their_field(app, client):
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    token = form_token(client, f"/teams/{team_id}")
+    good = {"csrf_token": token, "date": "2026-04-01", "kind": "visit", "hours": "2", "participant": ["T001"]}
+    for change, field_id, says in [
+        ({"hours": "-3"}, "a-hours", "不能小于 0 must be at least 0"),
+        ({"hours": "100000"}, "a-hours", "不能大于 1000 must be at most 1000"),
+        ({"kind": "party"}, "a-kind", "应为以下之一 must be one of"),
+        ({"date": "2026-13-40"}, "a-date", "应为日期"),
+        ({"date": ""}, "a-date", "必填"),
+    ]:
+        bad = client.post(f"/teams/{team_id}/activities", data={**good, **change})
+        assert bad.status_code == 422, change
+        assert _field_error_after(bad.text, field_id).startswith(says), (change, _field_error_after(bad.text, field_id))
+        assert "Input should" not in bad.text
+    assert status(app) == "teamed"
+
+
+@pytest.mark.parametrize("solved", [None, "maybe"])
+def test_an_outcome_without_a_yes_or_no_is_a_field_error(app, client, solved):
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    token = _logged_activity(client, team_id)
+    form = {"csrf_token": token, "contract_amount": "1200", "patents": "1", "papers": "0", "note": "备注丙"}
+    if solved is not None:
+        form["solved"] = solved
+    bad = client.post(f"/teams/{team_id}/outcome", data=form)
+    assert bad.status_code == 422 and "登记成果" in bad.text  # the team page with its form, not a bare error page
+    at = bad.text.index("问题是否解决")
+    err = bad.text[at: bad.text.index("</fieldset>", at)]
+    assert '<p class="field-error">请选择' in err
+    assert 'value="1200"' in bad.text and "备注丙</textarea>" in bad.text
+    assert status(app) == "in_service"
+
+
+def test_report_groups_by_team_and_teacher_show_names_beside_ids(app, client):
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    _logged_activity(client, team_id)
+    login(client, "office1")
+    page = client.get(f"/reports?semester={SEMESTER}&by=teacher").text
+    assert re.search(r"张伟 <span[^>]*>T001</span>", page)
+    page = client.get(f"/reports?semester={SEMESTER}&by=team").text
+    assert re.search(rf"钢板缺陷机器视觉检测 <span[^>]*>{re.escape(team_id)}</span>", page)
+    page = client.get(f"/reports?semester={SEMESTER}&by=county").text
+    assert "城关区" in page

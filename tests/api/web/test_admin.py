@@ -1,0 +1,60 @@
+"""Admin pages (``xfd.api.web.admin``): API keys for every role ``xfd keys
+create`` knows, a teacher key bound to its profile, errors beside the field."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.api.web.conftest import form_token, login
+from xfd.api.storage.models import ApiKey
+
+
+def _keys(app) -> int:
+    with app.state.sessions() as s:
+        return s.scalar(select(func.count()).select_from(ApiKey))
+
+
+def test_the_key_form_offers_every_role_and_a_profile_field(client) -> None:
+    login(client, "admin1")
+    page = client.get("/admin/keys").text
+    assert re.findall(r'<option value="(\w+)"', page) == ["office", "enterprise", "teacher", "admin"]
+    assert 'name="profile"' in page
+
+
+def test_a_teacher_key_is_bound_to_its_profile_and_works(client, app) -> None:
+    login(client, "admin1")
+    token = form_token(client, "/admin/keys")
+    r = client.post("/admin/keys", data={"csrf_token": token, "role": "teacher", "profile": "T001", "note": "张伟的程序"})
+    assert r.status_code == 200
+    key = re.search(r"<code>(xfd_[^<]+)</code>", r.text).group(1)
+    with app.state.sessions() as s:
+        row = s.scalar(select(ApiKey).where(ApiKey.note == "张伟的程序"))
+        assert row.role == "teacher" and row.profile_id == "T001" and row.enterprise_id is None
+    assert "T001" in client.get("/admin/keys").text
+    assert client.get("/v1/teams", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+@pytest.mark.parametrize(("form", "field", "says"), [
+    ({"role": "teacher"}, "profile", "教师密钥需要"),
+    ({"role": "teacher", "profile": "T 001"}, "profile", "人员编号无效"),
+    ({"role": "office", "profile": "T001"}, "profile", "只有教师密钥带人员编号"),
+    ({"role": "enterprise"}, "enterprise", "企业密钥需要"),
+    ({"role": "teacher", "profile": "T001", "enterprise": "E001"}, "enterprise", "只有企业密钥带企业编号"),
+    ({"role": "boss"}, "role", "角色必须是"),
+])
+def test_a_bad_key_form_is_a_field_error_with_the_input_kept(client, app, form, field, says) -> None:
+    login(client, "admin1")
+    token = form_token(client, "/admin/keys")
+    before = _keys(app)
+    r = client.post("/admin/keys", data={"csrf_token": token, "note": "备注丁", **form})
+    assert r.status_code == 422 and "<code>xfd_" not in r.text
+    at = r.text.index(f'id="{field}"')
+    err = r.text[at: r.text.index("</div>", at)]
+    assert '<p class="field-error">' in err and says in err, err
+    assert 'value="备注丁"' in r.text
+    for name, value in form.items():
+        if name != "role":
+            assert f'value="{value}"' in r.text
+    assert _keys(app) == before
