@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -95,11 +95,17 @@ def plan_from_scores(planner: Planner, profiles: Sequence[Profile], demands: Seq
     return jsonable(planner(list(profiles), list(demands), scores, required, solver, bonus))
 
 
-def plan_for(engine: MatchEngine, planner: Planner, demands: Sequence[Demand], solver: str, bonus: float) -> dict[str, Any]:
-    """Score ``demands`` against every profile and solve one plan (JSON shape), synchronously."""
+def plan_for(engine: MatchEngine, planner: Planner, demands: Sequence[Demand], solver: str, bonus: float,
+             used: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """Score ``demands`` against every profile and solve one plan (JSON shape), synchronously;
+    ``used[id]`` (teams the profile already serves outside these demands) is taken off its capacity."""
     if not demands:
         return dict(EMPTY_PLAN)
     profiles, scores, required = engine.score(demands)
+    if used:
+        from xfd.matching.assign.team_check import with_capacity_left  # noqa: PLC0415  (optional for fake planners)
+
+        profiles = with_capacity_left(profiles, used)
     return plan_from_scores(planner, profiles, demands, scores, required, solver, bonus)
 
 
@@ -412,9 +418,11 @@ class RunManager:
         """``crud.cancel_run``: queued -> cancelled now, running -> its worker stops at the next phase."""
         return crud.cancel_run(session, run_id)
 
-    def propose(self, demand: Demand, solver: str | None = None) -> dict[str, Any]:
-        """A plan for one demand alone (synchronous; other demands' load is ignored)."""
-        return plan_for(self._engine, self._planner, [demand], solver or self._solver, self._bonus)
+    def propose(self, demand: Demand, solver: str | None = None, used: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """A plan for one demand alone (synchronous), by the batch runs' planner and constraints;
+        ``used[id]``: teams of other demands the profile already serves in the semester
+        (``crud.proposals.semester_load``), taken off its capacity."""
+        return plan_for(self._engine, self._planner, [demand], solver or self._solver, self._bonus, used)
 
     def close(self, wait: bool = False) -> None:
         for w in self.workers:

@@ -34,6 +34,7 @@ from xfd.api.crud.profiles import (
     profile_labels,
     upsert_profiles,
 )
+from xfd.api.crud.proposals import TeamRefused, accept_team, proposal_inputs, review_team, semester_load
 from xfd.api.crud.runs import (
     Accepted,
     accept_run,
@@ -53,6 +54,11 @@ __all__ = [
     "public_demand_id",
     "Accepted",
     "StoredDemand",
+    "TeamRefused",
+    "accept_team",
+    "proposal_inputs",
+    "review_team",
+    "semester_load",
     "accept_run",
     "add_demand",
     "add_feedback",

@@ -150,13 +150,14 @@ def team_proposal(
     runs: RunsDep,
     body: Annotated[ProposalCreate | None, Body()] = None,
 ) -> dict[str, Any]:
-    demand = demand_from_row(crud.visible_demand(session, principal, demand_id))  # others' demands: 404
+    row = crud.visible_demand(session, principal, demand_id)  # others' demands: 404
     if not principal.is_staff:
         raise forbidden("office")
+    demand, used = crud.proposal_inputs(session, row)  # capacity used by the semester's other teams
     session.close()
     try:
         if body is not None and body.solver is not None:
             check_solver(body.solver)
-        return runs.propose(demand, body.solver if body else None)
+        return runs.propose(demand, body.solver if body else None, used)
     except UnknownNameError as exc:
         raise field_error(["body", "solver"], str(exc)) from None

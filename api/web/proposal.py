@@ -2,14 +2,19 @@
 with the reason for each member, swapping or pinning members, and accepting
 the team (``POST /demands/{id}/team``).
 
-A proposal is the solver's plan for this demand alone (``RunManager.propose``).
-Pinned members are kept when a new proposal is asked for; a swap replaces a
-member by a recommended profile.  Accepting stores a one-demand run whose plan
-holds the chosen team and accepts it through ``crud.accept_run`` — the same
-path (and lifecycle checks) as accepting a batch run.
+A proposal is the batch runs' solver's plan for this demand alone
+(``RunManager.propose``), with the capacity the semester's other teams already use
+taken off (``crud.proposal_inputs``).  Pinned members are kept when a new proposal
+is asked for; a swap replaces a member by a recommended profile.  The shown team is
+checked against every hard constraint of a plan (``crud.review_team``) and what it
+breaks is listed above it.  Accepting (``crud.accept_team``) checks the demand's
+state (409 naming both states) and the same constraints (422: the proposal page
+again, each refusal naming the constraint and the member) and only then stores a
+one-demand run, accepted at once, with the members' real roles, scores and covers.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -18,13 +23,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from xfd.api import crud
-from xfd.api.crud.runs import utcnow
+from xfd.api.crud.proposals import check_state
 from xfd.api.deps import EngineDep, RunsDep, SessionDep
-from xfd.api.errors import FieldInvalid
-from xfd.api.records import demand_from_row
+from xfd.api.engine import IndexUnavailable
+from xfd.api.errors import Conflict
 from xfd.api.storage.models import DemandRow, ProfileRow
 from xfd.api.web import workflow
-from xfd.api.web.auth import Viewer, csrf_for
+from xfd.api.web.auth import PageError, Viewer, csrf_for
 from xfd.api.web.render import PageRoute, page
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -48,8 +53,13 @@ def _merge(pinned: list[str], proposed: list[str], swaps: dict[str, str], size_m
     return (keep + rest)[: max(size_max, len(keep))]
 
 
+def _index_down(exc: IndexUnavailable) -> PageError:
+    return PageError(503, f"匹配索引暂不可用，请稍后再试 the matching index is unavailable, try again shortly: {exc}")
+
+
 def _context(session: Session, engine: Any, row: DemandRow, plan: dict[str, Any], members: list[str],
-             pinned: list[str]) -> dict[str, Any]:
+             pinned: list[str], refusals: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The page's data; ``refusals``: (member id or "", message) of each constraint the shown team breaks."""
     team = next((t for t in plan.get("teams", []) if t.get("demand_id") == row.id), None)
     proposed = {str(m.get("profile_id")): m for m in (team or {}).get("members", [])}
     recs = workflow.recommendations(session, engine, row, k=CANDIDATES)
@@ -66,8 +76,31 @@ def _context(session: Session, engine: Any, row: DemandRow, plan: dict[str, Any]
                                     float(m["score"]) if "score" in m else (rec.score if rec else None),
                                     rec.evidence if rec else []))
     unassigned = [u.get("reason", "") for u in plan.get("unassigned", []) if u.get("demand_id") == row.id]
+    member_errors: dict[str, list[str]] = {}
+    for pid, message in refusals:
+        if pid:
+            member_errors.setdefault(pid, []).append(message)
     return {"demand": row, "members": rows, "pinned": set(pinned), "candidates": [m for m in recs.matches if m.id not in members],
-            "unassigned": unassigned, "missing": (team or {}).get("missing_disciplines", []), "required": required}
+            "unassigned": unassigned, "missing": (team or {}).get("missing_disciplines", []), "required": required,
+            "refusals": [message for _pid, message in refusals], "member_errors": member_errors}
+
+
+def _reviewed(session: Session, engine: Any, row: DemandRow,
+              members: list[str]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """``crud.review_team`` of the shown members: (their one-team plan or None, the refusals as
+    (member id or "", message)); a demand whose state allows no team gets that as its first refusal."""
+    if not members:
+        return None, []
+    try:
+        review = crud.review_team(session, engine, row, members)
+    except IndexUnavailable as exc:
+        raise _index_down(exc) from None
+    refusals = [(r.profile_id, r.message) for r in review.refusals]
+    try:
+        check_state(row)
+    except Conflict as exc:
+        refusals.insert(0, ("", str(exc)))
+    return review.plan, refusals
 
 
 Ids = Annotated[list[str], Form(max_length=200)]
@@ -82,32 +115,36 @@ def propose(request: Request, demand_id: str, viewer: OfficeForm, session: Sessi
     pinned = [p for p in pin if p in member]
     swaps = {pid: new for pid, new in zip(member, swap) if new}
     if action == "swap":  # keep the current members, only swapping
-        plan: dict[str, Any] = {"teams": [{"demand_id": row.id, "members": []}]}
         members = _merge(pinned, member, swaps, row.team_size_max)
     else:
-        plan = runs.propose(demand_from_row(row))
-        team = next((t for t in plan.get("teams", []) if t.get("demand_id") == row.id), {})
+        demand, used = crud.proposal_inputs(session, row)
+        try:
+            proposal = runs.propose(demand, used=used)
+        except IndexUnavailable as exc:
+            raise _index_down(exc) from None
+        team = next((t for t in proposal.get("teams", []) if t.get("demand_id") == row.id), {})
         proposed = [str(m.get("profile_id")) for m in team.get("members", [])]
         members = _merge(pinned, proposed, {}, row.team_size_max) if pinned else proposed
-    return page(request, "proposal.html", viewer, **_context(session, engine, row, plan, members, pinned))
+    checked, refusals = _reviewed(session, engine, row, members)
+    plan: dict[str, Any] = checked or {"teams": [{"demand_id": row.id, "members": []}]}
+    if action != "swap":
+        plan = {**plan, "unassigned": proposal.get("unassigned", [])}
+    return page(request, "proposal.html", viewer, **_context(session, engine, row, plan, members, pinned, refusals))
 
 
 @router.post("/demands/{demand_id}/team", response_class=HTMLResponse)
-def accept_team(demand_id: str, viewer: OfficeForm, session: SessionDep, member: Ids = []) -> Response:  # noqa: B006
-    """Accept the shown members as this demand's team."""
+def accept_team(request: Request, demand_id: str, viewer: OfficeForm, session: SessionDep, engine: EngineDep,
+                member: Ids = [], pin: Ids = []) -> Response:  # noqa: B006
+    """Accept the shown members as this demand's team: the data layer checks the demand's state
+    (409) and every hard constraint (422: this proposal again, each refusal listed)."""
     row = crud.visible_demand(session, viewer.principal, demand_id)
-    members = list(dict.fromkeys(member))
-    if not members:
-        raise FieldInvalid(["form", "member"], "小分队至少需要一名成员 a team needs at least one member")
-    required = list(row.disciplines or [])
-    profiles = [crud.get_profile(session, pid) for pid in members]
-    lead = next((p.id for p in profiles if p.kind == "teacher"), None)
-    team_members = [{"profile_id": p.id, "role": "lead" if p.id == lead else "member", "score": 0.0,
-                     "covers": _covers(p, required)} for p in profiles]
-    plan = {"objective": 0.0, "teams": [{"demand_id": row.id, "members": team_members, "missing_disciplines": []}],
-            "unassigned": [], "moves": []}
-    run = crud.create_run(session, {"demand_ids": [row.id], "source": "web proposal"}, viewer.principal.key_id or None)
-    crud.set_run(session, run.id, status="done", progress=1.0, plan=plan, finished_at=utcnow())
-    session.expire(run)  # set_run wrote with an UPDATE statement
-    crud.accept_run(session, run.id, viewer.principal)
+    try:
+        crud.accept_team(session, engine, viewer.principal, row, member)
+    except IndexUnavailable as exc:
+        raise _index_down(exc) from None
+    except crud.TeamRefused as exc:
+        members = list(dict.fromkeys(member))
+        refusals = [(r.profile_id, r.message) for r in exc.refusals]
+        context = _context(session, engine, row, {"teams": []}, members, [p for p in pin if p in members], refusals)
+        return page(request, "proposal.html", viewer, status_code=422, **context)
     return RedirectResponse(f"/demands/{quote(row.id, safe='')}?done=team", status_code=303)
