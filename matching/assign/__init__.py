@@ -43,7 +43,7 @@ def plan_teams(profiles: Sequence[Profile], demands: Sequence[Demand], scores: n
                required: Sequence[tuple[str, ...]], *, solver: str = "exact",
                continuity_bonus: float = 0.1, fairness: str = "sum", seed: int | None = None,
                jitter: float = 0.0, time_limit: float | None = None,
-               grade_bonus: float = 0.002) -> Plan:
+               grade_bonus: float = 0.0) -> Plan:
     """Staff as many demands as possible, then maximise the sum of member scores.
 
     ``scores`` (len(demands), len(profiles)) in [0, 1] are the scoring core's
@@ -53,8 +53,8 @@ def plan_teams(profiles: Sequence[Profile], demands: Sequence[Demand], scores: n
     ``continuity_bonus`` is added per kept current member (reported apart from
     ``objective``); ``fairness="maxmin"`` first maximises the minimum team
     score (sum of member scores / size_max); ``jitter`` > 0 perturbs pair
-    weights by at most ``jitter`` with ``seed``; ``grade_bonus`` is a small
-    tie-breaking reward per distinct student grade in a team; ``time_limit``
+    weights by at most ``jitter`` with ``seed``; ``grade_bonus`` (default 0) a
+    reward per distinct student grade in a team, at the objective's expense; ``time_limit``
     in seconds (the incumbent and bound are reported when it is hit).
     Inferred disciplines (demand ``disciplines`` None) that no profile of the
     pool declares are not required; the plan lists them in

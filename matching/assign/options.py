@@ -53,9 +53,11 @@ class SolveOptions:
 
     - ``continuity_bonus`` >= 0 is added to the weight of a (demand, current
       member) pair.
-    - ``grade_bonus`` >= 0: tie-break towards several student grades per team
+    - ``grade_bonus`` >= 0: reward per distinct student grade per team
       (post-pass swaps costing at most this much each, see
-      :func:`xfd.matching.assign.greedy.grade_mix`).
+      :func:`xfd.matching.assign.greedy.grade_mix`).  0 by default: any bonus
+      trades plan objective for grade mix, and the plan contract maximises the
+      objective (``distinct_grades`` is the hard rule for mixed years).
     - ``jitter`` >= 0 perturbs each pair's weight by U[0, jitter) drawn from
       ``seed`` (varied choice among near-equal teams).
     - ``time_limit`` in seconds (None: no limit).
@@ -63,7 +65,9 @@ class SolveOptions:
       ``per_profile`` (per profile): initial candidate columns; column
       generation adds up to ``per_round`` columns per demand and round, for at
       most ``max_rounds`` rounds, and stops when the Lagrangian bound is within
-      ``cg_tol`` (relative) of the restricted LP.
+      ``cg_tol`` (relative) of the restricted LP (1e-7: at 1e-4 a batch of 100
+      demands stopped 0.017 below the optimum over every pair; ``assign_bench.py``
+      2000 demands: 12.0 s and gap 6.4e-7 against 10.6 s and 2.6e-5 at 1e-4).
     - ``tie_break``: the exact solver adds a fixed pseudo-random
       U[0, tie_break) to each pair's weight so tied scores do not make the LP
       degenerate (slow); the plan may lose at most tie_break per member
@@ -97,7 +101,7 @@ class SolveOptions:
     fairness: str = "sum"
     seed: int | None = None
     jitter: float = 0.0
-    grade_bonus: float = 0.002
+    grade_bonus: float = 0.0
     time_limit: float | None = None
     candidates: int = 8
     per_discipline: int = 4
@@ -106,7 +110,7 @@ class SolveOptions:
     max_rounds: int = 30
     per_round: int = 8
     per_profile: int = 6
-    cg_tol: float = 1e-4
+    cg_tol: float = 1e-7
     fair_gap: float = 1e-3
     fair_time_limit: float = 10.0
     lp_fix: bool = True
