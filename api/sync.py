@@ -195,6 +195,7 @@ class VersionWatcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._subscribe()
             try:
                 self._checks += 1
                 self._check()
@@ -210,8 +211,11 @@ class VersionWatcher:
         if not self._listen:
             self._stop.wait(self.interval)
             return
+        conn = self._conn
+        if conn is None:  # not subscribed this round (logged by _subscribe): poll
+            self._stop.wait(self.interval)
+            return
         try:
-            conn = self._listener()
             deadline = time.monotonic() + self.interval
             while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
                 if any(True for _ in conn.notifies(timeout=min(left, LISTEN_SLICE), stop_after=1)):
@@ -222,6 +226,19 @@ class VersionWatcher:
             log.warning("LISTEN %s failed, polling only until it reconnects: %s", NOTIFY_CHANNEL, exc)
             self._drop_listener()
             self._stop.wait(self.interval)
+
+    def _subscribe(self) -> None:
+        """``LISTEN`` before the counter is read, so a bump committed after that read is always
+        notified (one committed before it is what the read sees); a failure is logged and the
+        round polls."""
+        if not self._listen or self._conn is not None:
+            return
+        try:
+            self._listener()
+        except Exception as exc:  # noqa: BLE001  (listening is an optimisation: fall back to the poll)
+            self._errors += 1
+            log.warning("LISTEN %s failed, polling only until it reconnects: %s", NOTIFY_CHANNEL, exc)
+            self._drop_listener()
 
     def _listener(self):  # noqa: ANN202  (psycopg.Connection)
         if self._conn is None:

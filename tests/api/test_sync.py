@@ -330,6 +330,34 @@ def test_postgres_notify_wakes_the_other_app_before_its_poll() -> None:
         assert watcher.stats.notifications >= 1 and watcher.stats.errors == 0
 
 
+@needs_pg
+def test_a_bump_committed_while_the_first_check_runs_is_notified() -> None:
+    """The watcher LISTENs before it reads the counter: a commit landing right after the read
+    wakes it (on the old order, check then LISTEN, this bump waited for the poll 30 s away)."""
+    from xfd.api.storage.db import make_engine, upgrade_to_head
+    from xfd.api.storage.shared_state import bump_version
+
+    reset_database(PG_URL)
+    engine = make_engine(PG_URL)
+    upgrade_to_head(engine)
+    calls: list[float] = []
+
+    def check() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            with engine.begin() as conn:  # another process commits while this round reads
+                bump_version(conn)
+
+    watcher = VersionWatcher(engine, check, interval=30.0)
+    watcher.start()
+    try:
+        wait_for(lambda: len(calls) >= 2, timeout=20.0)
+        assert watcher.stats.notifications == 1 and watcher.stats.errors == 0
+    finally:
+        watcher.close()
+        engine.dispose()
+
+
 def test_profile_reader_rereads_only_changed_rows(shared_url: str) -> None:
     from xfd.api import crud
     from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
