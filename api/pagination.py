@@ -1,8 +1,9 @@
 """Offset pagination shared by every list route (API and pages).
 
-A list route takes ``limit`` (default ``DEFAULT_LIMIT``, at most
-``MAX_LIMIT``) and ``offset`` (default 0) query parameters, keeps its body a
-plain JSON array, and says where it is in headers:
+A list route takes ``limit`` (at most ``MAX_LIMIT``; without it every item from
+``offset`` on, so a plain ``GET`` lists everything the caller may see) and ``offset``
+(default 0) query parameters, keeps its body a plain JSON array, and says where it is in
+headers:
 
 - ``X-Total-Count``: how many items match in all (before ``limit``/``offset``);
 - ``Link`` (RFC 8288): ``<…?limit=L&offset=O>; rel="next"`` while more items
@@ -31,8 +32,6 @@ from fastapi import Depends, Query, Request, Response
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-#: items per page when the caller gives no ``limit``
-DEFAULT_LIMIT = 100
 #: largest ``limit`` a caller may ask for
 MAX_LIMIT = 1000
 #: largest ``offset`` accepted (beyond any real table here)
@@ -40,9 +39,10 @@ MAX_OFFSET = 1_000_000_000
 
 
 class Page(NamedTuple):
-    """A requested slice: at most ``limit`` (1..MAX_LIMIT) items starting at ``offset`` (>= 0)."""
+    """A requested slice: at most ``limit`` (1..MAX_LIMIT; ``None``: all) items starting at
+    ``offset`` (>= 0)."""
 
-    limit: int
+    limit: int | None
     offset: int
 
 
@@ -54,8 +54,8 @@ class PageResult(NamedTuple):
 
 
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")]
-    = DEFAULT_LIMIT,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT,
+                                       description=f"items per page (at most {MAX_LIMIT}; default: all)")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip (default 0)")] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)
@@ -83,11 +83,16 @@ def paginate(session: Session, query: Select, page: Page) -> PageResult:
 
 def slice_list(items: Sequence[Any], page: Page) -> PageResult:
     """``page`` of a list built in Python."""
-    return PageResult(items=list(items[page.offset:page.offset + page.limit]), total=len(items))
+    end = None if page.limit is None else page.offset + page.limit
+    return PageResult(items=list(items[page.offset:end]), total=len(items))
 
 
 def page_links(request: Request, page: Page, total: int) -> str:
     """The ``Link`` header value for ``page`` of ``total`` items at ``request``'s URL."""
+    if page.limit is None:  # everything from offset on: nothing follows
+        first = request.url.remove_query_params("offset")
+        return f'<{first}>; rel="first"'
+
     def url(offset: int) -> str:
         return str(request.url.include_query_params(limit=page.limit, offset=offset))
 

@@ -182,7 +182,18 @@ def test_demands_paginated_by_limit_offset_with_total_and_next(client, keys):
     last = client.get("/v1/demands?limit=2&offset=4", headers=keys["a"])
     assert [d["id"] for d in last.json()] == ["D4"]
     assert "next" not in _links(last.headers["Link"]) and "offset=2" in _links(last.headers["Link"])["prev"]
-    assert len(client.get("/v1/demands", headers=keys["office"]).json()) == 6  # default limit 100
+    assert len(client.get("/v1/demands", headers=keys["office"]).json()) == 6  # no limit: all
+
+
+def test_a_list_without_limit_is_every_item_past_one_thousand(client, keys):
+    """A plain GET lists everything (a programme has 1000+ people): no silent first page."""
+    body = [{"id": f"T{i:04d}", "keywords": ["冷链"]} for i in range(1100)]
+    assert client.post("/v1/profiles", headers=keys["office"], json=body).status_code == 200
+    r = client.get("/v1/profiles", headers=keys["office"])
+    assert r.status_code == 200 and len(r.json()) == 1100 and r.headers["X-Total-Count"] == "1100"
+    assert "next" not in _links(r.headers["Link"])
+    tail = client.get("/v1/profiles?offset=1098", headers=keys["office"]).json()
+    assert [p["id"] for p in tail] == ["T1098", "T1099"]
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=1001", "offset=-1", "limit=x"])
