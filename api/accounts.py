@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from xfd.api.crud.profiles import teacher_profile_problem
 from xfd.api.storage.accounts import LoginFailure, User, WebSecret, WebSession
 from xfd.api.storage.models import Enterprise, ProfileRow, utcnow
 
@@ -117,10 +118,8 @@ def _check_binding(session: Session, role: str, enterprise: str | None, profile:
         raise AccountError("profile", f"只有教师账号绑定人员 only teacher accounts carry a profile id (role {role})")
     if enterprise and (len(enterprise) > 64 or any(c in enterprise for c in "/?#") or any(c.isspace() for c in enterprise)):
         raise AccountError("enterprise", f"企业编号无效 invalid enterprise id {enterprise!r}")
-    if profile:
-        row = session.get(ProfileRow, profile)
-        if row is None or row.kind != "teacher":
-            raise AccountError("profile", f"没有这位教师 no teacher profile with id {profile!r}")
+    if profile and (problem := teacher_profile_problem(session, profile)) is not None:
+        raise AccountError("profile", problem)
 
 
 def create_user(session: Session, role: str, username: str, password: str, *, enterprise: str | None = None,

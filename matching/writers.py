@@ -100,6 +100,31 @@ def _fsync_dir(directory: Path) -> None:
         pass
 
 
+def _line_filler(lines: Iterable[str]) -> Callable[[TextIO], int]:
+    """A ``fill`` for :func:`_write_temp`: writes each of ``lines`` (text without its line
+    break: a JSONL line, or a whole JSON document) followed by ``\\n``; returns the count."""
+
+    def fill(fh: TextIO) -> int:
+        n = 0
+        for line in lines:
+            fh.write(line)
+            fh.write("\n")
+            n += 1
+        return n
+
+    return fill
+
+
+def _bytes_filler(data: bytes) -> Callable[[BinaryIO], int]:
+    """A ``fill`` for :func:`_write_temp` in binary mode: writes ``data`` (say a workbook); count 1."""
+
+    def fill(fh: BinaryIO) -> int:
+        fh.write(data)
+        return 1
+
+    return fill
+
+
 def _write_atomic(path: str | PathLike[str], fill: Callable[[Any], int], binary: bool = False) -> int:
     dest = Path(path)
     tmp, count = _write_temp(dest, fill, binary)
@@ -120,15 +145,7 @@ def write_jsonl_atomic(path: str | PathLike[str], records: Iterable[Any]) -> int
     and no temporary file remains.
     """
 
-    def fill(fh: TextIO) -> int:
-        n = 0
-        for rec in records:
-            fh.write(_dumps(rec))
-            fh.write("\n")
-            n += 1
-        return n
-
-    return _write_atomic(path, fill)
+    return _write_atomic(path, _line_filler(_dumps(rec) for rec in records))
 
 
 def write_lines_atomic(path: str | PathLike[str], lines: Iterable[str]) -> int:
@@ -139,36 +156,19 @@ def write_lines_atomic(path: str | PathLike[str], lines: Iterable[str]) -> int:
     millions of matches); the caller guarantees each line is one JSON object.
     """
 
-    def fill(fh: TextIO) -> int:
-        n = 0
-        for line in lines:
-            fh.write(line)
-            fh.write("\n")
-            n += 1
-        return n
-
-    return _write_atomic(path, fill)
+    return _write_atomic(path, _line_filler(lines))
 
 
 def write_json_atomic(path: str | PathLike[str], obj: Any, *, indent: int | None = 2) -> None:
     """Write one JSON document to ``path`` atomically (``indent=2`` by default, trailing newline)."""
 
-    def fill(fh: TextIO) -> int:
-        fh.write(_dumps(obj, indent=indent))
-        fh.write("\n")
-        return 1
-
-    _write_atomic(path, fill)
+    _write_atomic(path, _line_filler([_dumps(obj, indent=indent)]))
 
 
 def write_bytes_atomic(path: str | PathLike[str], data: bytes) -> None:
     """Write ``data`` (say an ``.xlsx`` workbook) to ``path`` atomically."""
 
-    def fill(fh: BinaryIO) -> int:
-        fh.write(data)
-        return 1
-
-    _write_atomic(path, fill, binary=True)
+    _write_atomic(path, _bytes_filler(data), binary=True)
 
 
 class OutputBatch:
@@ -206,34 +206,17 @@ class OutputBatch:
     def add_json(self, path: str | PathLike[str], obj: Any, *, indent: int | None = 2) -> None:
         """One JSON document, as :func:`write_json_atomic` writes it."""
 
-        def fill(fh: TextIO) -> int:
-            fh.write(_dumps(obj, indent=indent))
-            fh.write("\n")
-            return 1
-
-        self._add(path, fill)
+        self._add(path, _line_filler([_dumps(obj, indent=indent)]))
 
     def add_lines(self, path: str | PathLike[str], lines: Iterable[str]) -> int:
         """Serialised JSONL lines, as :func:`write_lines_atomic` writes them; returns the line count."""
 
-        def fill(fh: TextIO) -> int:
-            n = 0
-            for line in lines:
-                fh.write(line)
-                fh.write("\n")
-                n += 1
-            return n
-
-        return self._add(path, fill)
+        return self._add(path, _line_filler(lines))
 
     def add_bytes(self, path: str | PathLike[str], data: bytes) -> None:
         """Raw bytes (a workbook)."""
 
-        def fill(fh: BinaryIO) -> int:
-            fh.write(data)
-            return 1
-
-        self._add(path, fill, binary=True)
+        self._add(path, _bytes_filler(data), binary=True)
 
     def commit(self) -> None:
         """Rename every temporary file over its destination (see the class for a failure midway)."""

@@ -159,6 +159,12 @@ def folder_fingerprint(folder: Path) -> str:
 # --------------------------------------------------------------------------- encoders
 
 
+def is_model_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a SentenceTransformer folder: a folder with ``modules.json`` or ``config.json``."""
+    folder = Path(path).expanduser()
+    return (folder / "modules.json").is_file() or (folder / "config.json").is_file()
+
+
 class SentenceTransformerEncoder(SharedResource):
     """A SentenceTransformer as an :class:`~matching.encoders.Encoder`.
 
@@ -195,7 +201,7 @@ class SentenceTransformerEncoder(SharedResource):
         ``st:<folder name>@<fingerprint>``; ``/L<max_seq_length>`` is appended.
         """
         folder = Path(folder).expanduser().resolve()
-        if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+        if not is_model_folder(folder):
             raise ValueError(f"模型文件夹无效 / not a SentenceTransformer folder (no modules.json or config.json): {folder}")
         _set_torch_threads()
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - optional/heavy, loaded on first use

@@ -128,10 +128,14 @@ def valid_model_names() -> list[str]:
 
 
 def check_model(model: str) -> None:
-    """Raise :class:`UnknownNameError` unless ``model`` is a known name or a folder."""
-    if model in valid_model_names() or Path(model).expanduser().is_dir():
+    """Raise :class:`UnknownNameError` unless ``model`` is a known name or a SentenceTransformer
+    folder (one with ``modules.json`` or ``config.json``; nothing is loaded)."""
+    from xfd.models.loader import is_model_folder  # noqa: PLC0415
+
+    if model in valid_model_names() or is_model_folder(model):
         return
-    raise UnknownNameError("model (or a SentenceTransformer folder)", model, valid_model_names())
+    raise UnknownNameError("model (or a SentenceTransformer folder, with modules.json or config.json)", model,
+                           valid_model_names())
 
 
 def evidence_exclusions() -> tuple[str, ...]:

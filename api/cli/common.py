@@ -179,8 +179,9 @@ def missing_sqlite_file(url: str) -> str | None:
 @contextmanager
 def database_session(url: str, must_exist: bool = False) -> Iterator[Session]:
     """A session on the migrated database at ``url``; the engine is disposed afterwards.
-    ``must_exist`` (commands that only read, such as ``xfd report``): a SQLite file that does
-    not exist is a CliError instead of a new, empty database."""
+    ``must_exist`` (commands that only read or change existing rows: ``xfd report``, ``keys
+    list|revoke``, ``users list|disable|enable``): a SQLite file that does not exist is a
+    CliError naming it instead of a new, empty database."""
     from xfd.api.storage.db import make_session_factory  # noqa: PLC0415
 
     if must_exist and (missing := missing_sqlite_file(url)) is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from xfd.api.cli import server
-from xfd.api.cli.common import CliError, Subparsers, check_port, database_session, load_settings
+from xfd.api.cli.common import CliError, Subparsers, check_out, check_port, database_session, load_settings
 
 DEMO_DB = "xfd-demo.db"
 
@@ -146,11 +146,10 @@ def _print_demo(info: dict[str, Any], db_path: Path, host: str, port: int) -> No
 
 
 def run(args: argparse.Namespace) -> int:
-    db_path = Path(args.db)
-    if db_path.exists() and db_path.is_dir():
-        raise CliError(f"--db 是目录 is a directory: {db_path}")
-    if not args.no_serve:
+    db_path = check_out(args.db, "--db")  # a file that can be (re)created: not a folder, in a writable folder
+    if not args.no_serve:  # before the database is made: a bad port or model is the only line
         check_port(args.host, args.port)
+        server.check_model_name(load_settings(None, args.model).model)
     info = prepare_demo(db_path)
     _print_demo(info, db_path, args.host, args.port)
     if args.no_serve:

@@ -14,9 +14,10 @@ def create(args: argparse.Namespace) -> int:
     settings = load_settings(args.database_url)
     with database_session(settings.database_url) as session:
         try:
-            row, plaintext = crud.create_key(session, args.role, args.enterprise, args.note or "", args.profile)
+            row, plaintext = crud.create_key(session, args.role, args.enterprise, args.note or "", args.profile,
+                                             known_teacher=True)
         except KeyError_ as exc:
-            raise CliError(str(exc)) from None
+            raise CliError(f"--{exc}") from None
         scope = f" enterprise={row.enterprise_id}" if row.enterprise_id else ""
         scope += f" profile={row.profile_id}" if row.profile_id else ""
         key_id, role = row.id, row.role
@@ -30,7 +31,7 @@ def list_(args: argparse.Namespace) -> int:
     from xfd.api import crud  # noqa: PLC0415
 
     settings = load_settings(args.database_url)
-    with database_session(settings.database_url) as session:
+    with database_session(settings.database_url, must_exist=True) as session:
         for k in crud.list_keys(session):
             state = "revoked" if k.revoked else "active"
             print(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.enterprise_id or '-'}\t{state}")
@@ -42,7 +43,7 @@ def revoke(args: argparse.Namespace) -> int:
     from xfd.api.errors import NotFound  # noqa: PLC0415
 
     settings = load_settings(args.database_url)
-    with database_session(settings.database_url) as session:
+    with database_session(settings.database_url, must_exist=True) as session:
         try:
             crud.revoke_key(session, args.id)
         except NotFound:

@@ -23,6 +23,7 @@ def load_scorer(model: str, embedding_cache: Callable[[], object | None] | None 
     from xfd.api.engine import default_scorer_factory  # noqa: PLC0415
     from xfd.matching.registry import UnknownNameError  # noqa: PLC0415
 
+    check_model_name(model)  # before the progress line: an unknown model is the only line
     err(f"加载模型 loading model {model} …")
     try:
         return default_scorer_factory(model, embedding_cache)()

@@ -49,7 +49,7 @@ def list_(args: argparse.Namespace) -> int:
     from xfd.api import accounts  # noqa: PLC0415
 
     settings = load_settings(args.database_url)
-    with database_session(settings.database_url) as session:
+    with database_session(settings.database_url, must_exist=True) as session:
         for u in accounts.list_users(session):
             state = "disabled" if u.disabled else "active"
             print(f"{u.id}\t{u.username}\t{u.role}\t{u.enterprise_id or u.profile_id or '-'}\t{state}")
@@ -60,7 +60,7 @@ def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
     from xfd.api import accounts  # noqa: PLC0415
 
     settings = load_settings(args.database_url)
-    with database_session(settings.database_url) as session:
+    with database_session(settings.database_url, must_exist=True) as session:
         try:
             accounts.set_disabled(session, args.username, disabled)
         except accounts.AccountError as exc:

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 
+from xfd.api.cli import server
 from xfd.api.cli.common import CliError, Subparsers, add_database_argument, err, load_settings, migrated_engine
 
 
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         if not 0 <= args.nice <= 19:
             raise CliError(f"--nice 应为 0–19 must be 0..19, got {args.nice}")
         settings = settings.model_copy(update={"worker_nice": args.nice})
+    server.check_model_name(settings.model)
     migrated_engine(settings.database_url).dispose()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s xfd-worker[%(process)d] %(levelname)s %(message)s")
     niceness = make_quiet(settings.worker_nice)

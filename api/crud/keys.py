@@ -4,19 +4,27 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from xfd.api.crud.profiles import teacher_profile_problem
 from xfd.api.errors import Conflict, NotFound
-from xfd.api.security import Principal
+from xfd.api.security import KeyError_, Principal
 from xfd.api.security import create_key as _create_key
 from xfd.api.storage.models import ApiKey
 
 
 def create_key(session: Session, role: str, enterprise: str | None = None, note: str = "",
-               profile: str | None = None) -> tuple[ApiKey, str]:
+               profile: str | None = None, *, known_teacher: bool = False) -> tuple[ApiKey, str]:
     """Store a new key and commit; returns ``(row, plaintext)``.
 
     Bad arguments raise ``xfd.api.security.KeyError_`` naming the argument (nothing stored).
+    ``known_teacher`` (``xfd keys create`` and ``/admin/keys``): a teacher key's ``profile``
+    must be a stored teacher's profile (:func:`~xfd.api.crud.profiles.teacher_profile_problem`);
+    without it the profile may be imported later (``POST /v1/keys``).
     """
     row, plaintext = _create_key(session, role, enterprise, note, profile)
+    if known_teacher and row.profile_id is not None:
+        if (problem := teacher_profile_problem(session, row.profile_id)) is not None:
+            session.rollback()
+            raise KeyError_(f"profile: {problem}")
     session.commit()
     return row, plaintext
 

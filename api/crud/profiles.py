@@ -79,6 +79,23 @@ def get_profile(session: Session, profile_id: str) -> ProfileRow:
     return row
 
 
+#: a profile kind in Chinese, for the reason a non-teacher profile cannot carry a teacher key
+KIND_ZH = {"teacher": "教师", "student": "学生", "team": "团队"}
+
+
+def teacher_profile_problem(session: Session, profile_id: str) -> str | None:
+    """Why ``profile_id`` cannot bind a teacher key or account — no stored profile has that id,
+    or the stored one is a student or a team — as one line, Chinese then English, naming the id;
+    None when it is a stored teacher's profile.  The rule of ``xfd keys create --role teacher``,
+    ``xfd users create --role teacher`` and the pages ``/admin/keys`` and ``/admin/users``."""
+    kind = session.scalar(select(ProfileRow.kind).where(ProfileRow.id == profile_id))
+    if kind is None:
+        return f"没有这位教师 no teacher profile with id {profile_id!r}"
+    if kind != "teacher":
+        return f"{profile_id!r} 是{KIND_ZH.get(kind, kind)}，不是教师 is a {kind} profile, not a teacher"
+    return None
+
+
 def load_profiles(session: Session) -> list[Profile]:
     """Every stored profile as a domain record, ordered by id (what the match index is fitted on)."""
     return [profile_from_row(r) for r in list_profiles(session)]

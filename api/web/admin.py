@@ -74,9 +74,10 @@ def keys(request: Request, viewer: Admin, session: SessionDep) -> HTMLResponse:
 @router.post("/admin/keys", response_class=HTMLResponse)
 def create_key(request: Request, viewer: AdminForm, session: SessionDep, role: Text, enterprise: Text = "",
                profile: Text = "", note: Text = "") -> HTMLResponse:
-    """A new key (shown once), checked as ``xfd keys create`` checks it: a teacher key needs its profile id."""
+    """A new key (shown once), checked as ``xfd keys create`` checks it: a teacher key needs the id
+    of a stored teacher's profile."""
     try:
-        row, plaintext = crud.create_key(session, role, enterprise or None, note, profile or None)
+        row, plaintext = crud.create_key(session, role, enterprise or None, note, profile or None, known_teacher=True)
     except KeyError_ as exc:
         session.rollback()
         message = str(exc)

@@ -39,6 +39,8 @@ def test_a_teacher_key_is_bound_to_its_profile_and_works(client, app) -> None:
 @pytest.mark.parametrize(("form", "field", "says"), [
     ({"role": "teacher"}, "profile", "教师密钥需要"),
     ({"role": "teacher", "profile": "T 001"}, "profile", "人员编号无效"),
+    ({"role": "teacher", "profile": "T999"}, "profile", "没有这位教师"),
+    ({"role": "teacher", "profile": "S001"}, "profile", "不是教师"),
     ({"role": "office", "profile": "T001"}, "profile", "只有教师密钥带人员编号"),
     ({"role": "enterprise"}, "enterprise", "企业密钥需要"),
     ({"role": "teacher", "profile": "T001", "enterprise": "E001"}, "enterprise", "只有企业密钥带企业编号"),

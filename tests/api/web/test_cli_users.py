@@ -62,7 +62,10 @@ def test_users_create_bad_input_is_one_line(tmp_path, monkeypatch, capsys, argv,
 
 
 def test_users_disable_unknown_is_an_error(tmp_path, monkeypatch, capsys) -> None:
-    assert _run(["users", "disable", "ghost", "--database-url", f"sqlite:///{tmp_path / 'u.db'}"], monkeypatch=monkeypatch) == 2
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    assert _run(["db", "upgrade", "--database-url", url], monkeypatch=monkeypatch) == 0  # a database without ghost
+    capsys.readouterr()
+    assert _run(["users", "disable", "ghost", "--database-url", url], monkeypatch=monkeypatch) == 2
     assert "ghost" in capsys.readouterr().err
 
 
