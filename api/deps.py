@@ -77,14 +77,40 @@ def require_admin(principal: PrincipalDep) -> Principal:
     return principal
 
 
-def require_submitter(principal: PrincipalDep) -> Principal:
-    """Enterprise, office or admin (every role today; kept for clarity)."""
+# Role checks of the "who" column of INTERFACES.md, run before any id is looked up: a role
+# that may never do an action gets 403 whether or not the id exists (object-level rules,
+# such as another enterprise's demand answering 404, are the data-access layer's).
+# "office" admits admin keys too (``Principal.is_staff``).
+def require_enterprise_or_staff(principal: PrincipalDep) -> Principal:
+    """Enterprise, office or admin (rows whose "who" is enterprise and office): teachers get 403."""
+    if not (principal.is_staff or principal.role == "enterprise"):
+        raise forbidden("enterprise / office")
     return principal
 
+
+def require_staff_or_teacher(principal: PrincipalDep) -> Principal:
+    """Office, admin or teacher (activities, outcomes): enterprises get 403."""
+    if not (principal.is_staff or principal.role == "teacher"):
+        raise forbidden("office / teacher")
+    return principal
+
+
+def require_enterprise(principal: PrincipalDep) -> Principal:
+    """Enterprise keys only (the rating of a demand, by its enterprise)."""
+    if principal.role != "enterprise":
+        raise forbidden("enterprise")
+    return principal
+
+
+#: who may submit a demand: enterprise, office (and admin)
+require_submitter = require_enterprise_or_staff
 
 StaffDep = Annotated[Principal, Depends(require_staff)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
 SubmitterDep = Annotated[Principal, Depends(require_submitter)]
+EnterpriseOrStaffDep = Annotated[Principal, Depends(require_enterprise_or_staff)]
+StaffOrTeacherDep = Annotated[Principal, Depends(require_staff_or_teacher)]
+EnterpriseDep = Annotated[Principal, Depends(require_enterprise)]
 
 
 def not_found(what: str, ident: Any) -> HTTPException:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
 
 from xfd.api.crud.calibration import activate, calibration_view, calibrations_query, recalibrate
-from xfd.api.deps import EngineDep, PrincipalDep, SessionDep
+from xfd.api.deps import EngineDep, SessionDep, StaffDep
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
 
 router = APIRouter(prefix="/v1/calibrations", tags=["calibrations"])
@@ -45,13 +45,13 @@ class ActivePublic(BaseModel):
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CalibrationPublic,
              summary="从反馈重新校准 refit the fusion from the stored verdicts",
              responses={409: {"description": "反馈太少 too few verdicts"}})
-def post_calibration(principal: PrincipalDep, session: SessionDep, engine: EngineDep) -> dict[str, Any]:
+def post_calibration(principal: StaffDep, session: SessionDep, engine: EngineDep) -> dict[str, Any]:
     return calibration_view(recalibrate(session, engine, principal))
 
 
 @router.get("", response_model=list[CalibrationPublic], summary="校准版本 calibration versions, newest first",
             responses={200: {"headers": PAGE_HEADERS_DOC}})
-def get_calibrations(principal: PrincipalDep, session: SessionDep, page: PageDep, request: Request,
+def get_calibrations(principal: StaffDep, session: SessionDep, page: PageDep, request: Request,
                      response: Response) -> list[dict[str, Any]]:
     result = paginate(session, calibrations_query(principal), page)
     set_page_headers(request, response, page, result.total)
@@ -60,7 +60,7 @@ def get_calibrations(principal: PrincipalDep, session: SessionDep, page: PageDep
 
 @router.post("/{calibration_id}/activate", response_model=ActivePublic,
              summary="启用校准版本 activate a version (0: the default fusion)")
-def post_activate(calibration_id: Annotated[int, Path(ge=0, le=2**31 - 1)], principal: PrincipalDep,
+def post_activate(calibration_id: Annotated[int, Path(ge=0, le=2**31 - 1)], principal: StaffDep,
                   session: SessionDep, engine: EngineDep) -> dict[str, Any]:
     row = activate(session, engine, principal, calibration_id)
     return {"active": None if row is None else calibration_view(row)}

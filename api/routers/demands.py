@@ -1,7 +1,10 @@
 """Demands: enterprises submit and read their own; the office reads all,
 gets recommendations and team proposals.
 
-Object-level rule: an enterprise key only ever sees demands whose
+Role rule first (``xfd.api.deps``): a role not in a route's "who" column of
+INTERFACES.md gets 403 before any id is looked up (teachers on every route
+here; enterprises on recommendations and team proposals).  Then the
+object-level rule: an enterprise key only ever sees demands whose
 ``enterprise`` is its own; any other demand answers 404 (not 403), so ids of
 other enterprises' demands are not confirmed by reads.
 """
@@ -21,13 +24,13 @@ from xfd.api.crud.demands import demands_query
 from xfd.api.crud.lifecycle import demand_view
 from xfd.api.deps import (
     EngineDep,
-    PrincipalDep,
+    EnterpriseOrStaffDep,
     RunsDep,
     SessionDep,
     SettingsDep,
+    StaffDep,
     SubmitterDep,
     field_error,
-    forbidden,
     record_error,
 )
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers
@@ -73,9 +76,9 @@ def create_demand(
 
 
 @router.get("", response_model=list[DemandPublic], summary="可见的需求 demands this key may see",
-            responses={200: {"headers": PAGE_HEADERS_DOC}})
+            responses={200: {"headers": PAGE_HEADERS_DOC}, 403: {"description": "a teacher key"}})
 def list_demands(
-    principal: PrincipalDep,
+    principal: EnterpriseOrStaffDep,
     session: SessionDep,
     page: PageDep,
     request: Request,
@@ -89,26 +92,27 @@ def list_demands(
 
 
 @router.get("/{demand_id}", response_model=DemandPublic, summary="单个需求 one demand",
-            responses={404: {"description": "no such demand, or another enterprise's"}})
-def get_demand(demand_id: DemandId, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+            responses={404: {"description": "no such demand, or another enterprise's"},
+                       403: {"description": "a teacher key"}})
+def get_demand(demand_id: DemandId, principal: EnterpriseOrStaffDep, session: SessionDep) -> dict[str, Any]:
     return demand_view(crud.visible_demand(session, principal, demand_id), principal)
 
 
 @router.patch("/{demand_id}", response_model=DemandPublic,
               summary="变更需求状态 move a demand along its lifecycle (office triage; the enterprise withdraws)",
               responses={404: {"description": "no such demand, or another enterprise's"},
-                         403: {"description": "this role may not make this transition"},
+                         403: {"description": "a teacher key, or this role may not make this transition"},
                          409: {"description": "the transition is not on the lifecycle path (names both states)"}})
-def update_demand(demand_id: DemandId, body: DemandUpdate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+def update_demand(demand_id: DemandId, body: DemandUpdate, principal: EnterpriseOrStaffDep, session: SessionDep) -> dict[str, Any]:
     row = crud.set_demand_status(session, principal, demand_id, body.status, body.reason)
     return demand_view(row, principal)
 
 
 @router.get("/{demand_id}/recommendations", response_model=RecommendationsPublic,
-            summary="推荐人员 ranked profiles for a demand")
+            summary="推荐人员 ranked profiles for a demand", responses={403: {"description": "not the office"}})
 def recommendations(
     demand_id: DemandId,
-    principal: PrincipalDep,
+    principal: StaffDep,
     session: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
@@ -116,9 +120,7 @@ def recommendations(
 ) -> dict[str, Any]:
     if k > settings.max_k:
         raise field_error(["query", "k"], f"k 最大 {settings.max_k} k must be <= {settings.max_k}")
-    demand = demand_from_row(crud.visible_demand(session, principal, demand_id))  # others' demands: 404
-    if not principal.is_staff:
-        raise forbidden("office")
+    demand = demand_from_row(crud.visible_demand(session, principal, demand_id))
     session.close()  # release the connection while scoring
     ranked = engine.recommend(demand, k if k > 0 else 0)
     ids = [m.profile_id for m in ranked.matches]
@@ -142,17 +144,16 @@ def recommendations(
 
 @router.post("/{demand_id}/team-proposal", summary="为单个需求组队建议 propose a team for one demand",
              response_model=dict[str, Any],
-             responses={200: {"description": "a plan in the INTERFACES plan shape, for this demand alone"}})
+             responses={200: {"description": "a plan in the INTERFACES plan shape, for this demand alone"},
+                        403: {"description": "not the office"}})
 def team_proposal(
     demand_id: DemandId,
-    principal: PrincipalDep,
+    principal: StaffDep,
     session: SessionDep,
     runs: RunsDep,
     body: Annotated[ProposalCreate | None, Body()] = None,
 ) -> dict[str, Any]:
-    row = crud.visible_demand(session, principal, demand_id)  # others' demands: 404
-    if not principal.is_staff:
-        raise forbidden("office")
+    row = crud.visible_demand(session, principal, demand_id)
     demand, used = crud.proposal_inputs(session, row)  # capacity used by the semester's other teams
     session.close()
     try:

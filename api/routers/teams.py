@@ -2,6 +2,8 @@
 
 The office sees every team, a teacher the teams it is a member of, an
 enterprise the teams of its own demands; any other team answers 404.
+Logging an activity is the office's or a teacher's: an enterprise key gets 403
+before any lookup (``xfd.api.deps``).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from xfd.api.crud import service as crud_service
 from xfd.api.crud import teams as crud_teams
-from xfd.api.deps import PrincipalDep, SessionDep
+from xfd.api.deps import PrincipalDep, SessionDep, StaffOrTeacherDep
 from xfd.api.pagination import PAGE_HEADERS_DOC, PageDep, paginate, set_page_headers, slice_list
 from xfd.api.schemas import Semester
 from xfd.api.service_schemas import ActivityCreate, ActivityPublic, TeamPublic
@@ -55,11 +57,11 @@ def list_activities(team_id: TeamId, principal: PrincipalDep, session: SessionDe
 
 
 @router.post("/{team_id}/activities", status_code=status.HTTP_201_CREATED, response_model=ActivityPublic,
-             responses={**NOT_FOUND, 403: {"description": "not the office or a teacher of this team"},
+             responses={**NOT_FOUND, 403: {"description": "not the office or a teacher of this team (an enterprise key: always)"},
                         409: {"description": "the demand is not teamed or in_service"},
                         422: {"description": "a participant is not a member, or a bad field"}},
              summary="记录服务活动 log an activity (the first one starts the service)")
-def post_activity(team_id: TeamId, body: ActivityCreate, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+def post_activity(team_id: TeamId, body: ActivityCreate, principal: StaffOrTeacherDep, session: SessionDep) -> dict[str, Any]:
     activity = crud_service.add_activity(session, principal, team_id, body.date, body.kind, body.hours,
                                          body.participants, body.note)
     return crud_teams.activity_public(activity)

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from xfd import corpora
 from xfd.api import crud
@@ -138,7 +139,7 @@ def _signed_in(request: Request) -> Viewer | None:
     try:
         with sessions() as session:
             return optional_viewer(request, session)
-    except Exception:  # noqa: BLE001 - an error page never fails for want of its menu
+    except SQLAlchemyError:  # the database is down or busy: an error page never fails for want of its menu
         return None
 
 

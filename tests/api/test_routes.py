@@ -241,8 +241,10 @@ def test_isolation_between_enterprises(loaded, client):
     missing = client.get("/v1/demands/NOPE", headers=b)
     assert r.status_code == missing.status_code == 404
     assert DEMAND_A["title"] not in r.text and "E1" not in r.text
-    assert client.get("/v1/demands/DA1/recommendations", headers=b).status_code == 404
-    assert client.post("/v1/demands/DA1/team-proposal", headers=b).status_code == 404
+    # office-only routes: 403 for any enterprise key, its own demand, another's or a missing one alike
+    for did in ("DA1", "DB1", "NOPE"):
+        assert client.get(f"/v1/demands/{did}/recommendations", headers=b).status_code == 403
+        assert client.post(f"/v1/demands/{did}/team-proposal", headers=b).status_code == 403
     r = client.post("/v1/feedback", json={"demand_id": "DA1", "profile_id": "T001", "verdict": "accepted"}, headers=b)
     assert r.status_code == 404
     # the enterprise filter cannot widen an enterprise's view
