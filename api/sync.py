@@ -149,7 +149,8 @@ def synced_engine(settings: Settings, db: Engine, factory: Callable[[], Scorer])
 
 
 class WatchStats(NamedTuple):
-    """What a watcher did: ``checks`` of the counter, ``notifications`` received, ``errors`` logged."""
+    """What a watcher did: ``checks`` of the counter completed (each after its round's ``LISTEN``),
+    ``notifications`` received, ``errors`` logged."""
 
     checks: int
     notifications: int
@@ -197,11 +198,11 @@ class VersionWatcher:
         while not self._stop.is_set():
             self._subscribe()
             try:
-                self._checks += 1
                 self._check()
             except Exception as exc:  # noqa: BLE001  (thread boundary: log, retry next round)
                 self._errors += 1
                 log.warning("shared version check failed (retrying in %.1f s): %s", self.interval, exc)
+            self._checks += 1  # counted once the round's read is over (and its LISTEN, if any, is up)
             self._wait()
 
     def _wait(self) -> None:

@@ -3,7 +3,8 @@
 - ``free_port()``; ``start_serve(env, log_path, extra_args=())`` starts
   ``python -m xfd.api.cli serve --port <free>`` with ``env`` added to this
   process's environment and waits until ``/healthz`` answers 200 (fails the
-  test with the log's tail otherwise); ``ServeProcess.stop()`` ends it
+  test with the log's tail otherwise; a port taken meanwhile by another process
+  is replaced by another free one); ``ServeProcess.stop()`` ends it
   (SIGTERM, then SIGKILL after 15 s); ``instances(...)`` is a context manager
   starting several at once and stopping them all.
 - ``office_key(url)``: an office API key stored in the (migrated) database,
@@ -72,10 +73,31 @@ class ServeProcess:
             self._out = None
 
 
+#: what ``xfd serve`` says when its port is taken (its own check, or uvicorn's bind)
+PORT_TAKEN = (b"cannot listen on", b"address already in use")
+
+
 def start_serve(env: Mapping[str, str], log_path: Path, extra_args: Sequence[str] = (),
                 port: int | None = None) -> ServeProcess:
-    """Start ``xfd serve`` (the real console entry) on 127.0.0.1 and wait for ``/healthz`` 200."""
-    port = port or free_port()
+    """Start ``xfd serve`` (the real console entry) on 127.0.0.1 and wait for ``/healthz`` 200.
+
+    A port chosen here (``port`` None) is free when chosen but may be taken by any other process
+    before the server binds it: then the server exits saying so, and it is started again on
+    another port (up to three times)."""
+    for attempt in range(3):
+        try:
+            return _start_serve(env, log_path, extra_args, port or free_port())
+        except PortTaken:
+            if port is not None or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(Exception):
+    """``xfd serve`` exited because its port was in use."""
+
+
+def _start_serve(env: Mapping[str, str], log_path: Path, extra_args: Sequence[str], port: int) -> ServeProcess:
     out = log_path.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "xfd.api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                              *extra_args], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
@@ -84,6 +106,8 @@ def start_serve(env: Mapping[str, str], log_path: Path, extra_args: Sequence[str
     while True:
         if proc.poll() is not None:
             server.stop()
+            if any(m in log_path.read_bytes().lower() for m in PORT_TAKEN):
+                raise PortTaken(server.tail())
             pytest.fail(f"xfd serve exited {proc.returncode}: {server.tail()}")
         try:
             if requests.get(f"{server.base}/healthz", timeout=2).status_code == 200:

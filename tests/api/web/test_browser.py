@@ -187,10 +187,9 @@ def test_enterprise_office_flow(server: str, browser, watch: Watch) -> None:
 
     office.goto(f"{server}/runs")
     _submit(office, "form[action='/runs'] button[type=submit]")
-    deadline = time.monotonic() + 60
-    while office.locator("progress").count() and time.monotonic() < deadline:
-        office.wait_for_timeout(500)
-        office.reload()
+    # the run page reloads itself every 2 s while the run is queued or running (a reload of ours could
+    # meet that navigation halfway and fail): wait, across its reloads, for the finished page's button
+    office.locator("button:has-text('采纳方案')").wait_for(timeout=180_000)
     assert "小分队" in office.content() and "采纳方案" in office.content(), office.content()[-2000:]
     _shot(office, "06-office-batch-plan")
     with office.expect_download() as dl:
@@ -241,7 +240,8 @@ def test_form_without_csrf_token_is_refused(server: str, browser, watch: Watch) 
     page.goto(f"{server}/demands/new")
     page.fill("input[name=title]", "没有令牌的表单")
     page.evaluate("document.querySelector(\"form[action='/demands/new'] input[name=csrf_token]\").remove()")
-    with page.expect_response(lambda r: r.request.method == "POST") as resp:
+    # the response alone does not mean its page replaced the form yet: wait for that navigation too
+    with page.expect_navigation(wait_until="load"), page.expect_response(lambda r: r.request.method == "POST") as resp:
         page.click("button[value=submit]")
     assert resp.value.status == 403
     assert "表单已失效" in page.content()
