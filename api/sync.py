@@ -223,9 +223,7 @@ class VersionWatcher:
                     self._notifications += 1
                     return
         except Exception as exc:  # noqa: BLE001  (listening is an optimisation: fall back to the poll)
-            self._errors += 1
-            log.warning("LISTEN %s failed, polling only until it reconnects: %s", NOTIFY_CHANNEL, exc)
-            self._drop_listener()
+            self._listen_failed(exc)
             self._stop.wait(self.interval)
 
     def _subscribe(self) -> None:
@@ -237,9 +235,14 @@ class VersionWatcher:
         try:
             self._listener()
         except Exception as exc:  # noqa: BLE001  (listening is an optimisation: fall back to the poll)
-            self._errors += 1
-            log.warning("LISTEN %s failed, polling only until it reconnects: %s", NOTIFY_CHANNEL, exc)
-            self._drop_listener()
+            self._listen_failed(exc)
+
+    def _listen_failed(self, exc: Exception) -> None:
+        """Count and log a lost or refused listening connection and drop it (the next round
+        subscribes again)."""
+        self._errors += 1
+        log.warning("LISTEN %s failed, polling only until it reconnects: %s", NOTIFY_CHANNEL, exc)
+        self._drop_listener()
 
     def _listener(self):  # noqa: ANN202  (psycopg.Connection)
         if self._conn is None:

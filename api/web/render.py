@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from xfd import corpora
 from xfd.api import crud
+from xfd.api.crud.profiles import KIND_ZH
 from xfd.api.errors import Conflict, DomainError, FieldInvalid, Forbidden, NotFound
 from xfd.api.web import messages
 from xfd.api.web.auth import CSRF_FIELD, SESSION_COOKIE, LoginRequired, PageError, Viewer, optional_viewer
@@ -49,7 +50,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 RUN_LABELS = {"queued": "排队中", "running": "运行中", "done": "已完成", "failed": "失败", "cancelled": "已取消"}
-KIND_LABELS = {"teacher": "教师", "student": "学生", "team": "团队"}
+KIND_LABELS = KIND_ZH  # one table with the teacher-profile rule (xfd.api.crud.profiles)
 ACTOR_LABELS = {"office": "办公室", "enterprise": "企业", "teacher": "教师", "admin": "管理员", "system": "系统", "demo": "演示数据"}
 
 
