@@ -8,11 +8,12 @@ Each request commits before its response is sent.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 import weakref
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -85,11 +86,34 @@ def alembic_config(url: str | None = None):  # noqa: ANN201  (alembic.config.Con
     return cfg
 
 
+#: the PostgreSQL advisory-lock key serialising migrations (any constant shared by every xfd process)
+MIGRATION_LOCK_KEY = 0x78666401  # "xfd" 01
+_IN_PROCESS = threading.Lock()
+
+
 def upgrade_to_head(engine: Engine) -> None:
-    """Bring the database schema to the newest Alembic revision (idempotent)."""
+    """Bring the database schema to the newest Alembic revision (idempotent).
+
+    Safe when several processes start at once on one database (instances behind a load
+    balancer, a worker, the CLI): the whole upgrade is one transaction holding a database-wide
+    lock, so the others wait for it and then find the schema at head (threads of one process
+    take turns on a process lock first: alembic's migration context is process-global). PostgreSQL takes
+    ``pg_advisory_xact_lock(MIGRATION_LOCK_KEY)``; SQLite opens the transaction with
+    ``BEGIN IMMEDIATE`` (the write lock, waited for up to the 30 s busy timeout).
+    """
     from alembic import command  # noqa: PLC0415
 
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with _IN_PROCESS, engine.begin() as conn:  # alembic's ``context`` is one per process
+        _lock_for_migration(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _lock_for_migration(conn: Connection) -> None:
+    """Take the database-wide migration lock held until ``conn``'s transaction ends."""
+    backend = conn.dialect.name
+    if backend == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif backend == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
