@@ -15,6 +15,7 @@ from xfd.api import crud
 from xfd.api.crud.runs import ACTIVE
 from xfd.api.crud.teams import default_semester
 from xfd.api.deps import RunsDep, SessionDep
+from xfd.api.errors import FieldInvalid
 from xfd.api.schemas import checked_semester
 from xfd.api.storage.models import AssignmentRun, DemandRow, ProfileRow
 from xfd.api.web.auth import Viewer, csrf_for, require
@@ -31,16 +32,21 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/runs", response_class=HTMLResponse)
 def run_list(request: Request, viewer: Office, session: SessionDep) -> HTMLResponse:
-    return page(request, "runs.html", viewer, runs=crud.list_runs(session), semester=default_semester())
+    return page(request, "runs.html", viewer, runs=crud.list_runs(session), semester=default_semester(), errors={})
 
 
 @router.post("/runs", response_class=HTMLResponse)
-def start_run(viewer: OfficeForm, session: SessionDep, runs: RunsDep,
+def start_run(request: Request, viewer: OfficeForm, session: SessionDep, runs: RunsDep,
               semester: Annotated[str, Form(max_length=20)] = "") -> Response:
-    """Start a batch reassignment of the demands the data layer plans (for ``semester``, default the current one)."""
+    """Start a batch reassignment of the demands the data layer plans (for ``semester``, default the current one);
+    a bad semester is the runs page again (422) with the error beside the field and the typed text kept."""
     chosen = semester.strip()
     if chosen:
-        checked_semester(chosen, ["form", "semester"])
+        try:
+            checked_semester(chosen, ["form", "semester"])
+        except FieldInvalid as exc:
+            return page(request, "runs.html", viewer, status_code=422, runs=crud.list_runs(session), semester=semester,
+                        errors={"semester": exc.message.removeprefix("semester: ")})
     run = runs.start(session, viewer.principal.key_id or None, None, None, None, chosen or None)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 

@@ -106,6 +106,17 @@ def test_batch_run_page_accept_and_excel(client) -> None:
     assert "方案已采纳" in client.get(r.headers["location"]).text
 
 
+def test_batch_run_with_a_bad_semester_shows_the_error_beside_the_field(client) -> None:
+    login(client, "office1")
+    token = form_token(client, "/runs")
+    r = client.post("/runs", data={"csrf_token": token, "semester": "2026 秋"})
+    assert r.status_code == 422
+    field = re.search(r'name="semester" value="([^"]*)"[^>]*>\s*<p class="field-error">([^<]*)</p>', r.text)
+    assert field, "the semester error is not beside the semester field"
+    assert field.group(1) == "2026 秋" and "学期无效" in field.group(2) and "invalid semester" in field.group(2)
+    assert "历次运行" in r.text and "还没有运行过" in r.text  # the runs page again, nothing started
+
+
 def test_admin_creates_accounts_and_keys(client, app) -> None:
     login(client, "admin1")
     token = form_token(client, "/admin/users")
