@@ -94,7 +94,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def _check_username(username: str) -> str:
     username = (username or "").strip()
-    if not 1 <= len(username) <= 100 or any(c.isspace() or c in "/?#<>\"'" for c in username):
+    if not 1 <= len(username) <= 100 or any(c.isspace() or not c.isprintable() or c in "/?#<>\"'" for c in username):
         raise AccountError("username", f"用户名无效（1–100 个字符，不含空格和 /?#<>\"'） invalid username {username!r}")
     return username
 
@@ -116,7 +116,8 @@ def _check_binding(session: Session, role: str, enterprise: str | None, profile:
         raise AccountError("profile", "教师账号需要 --profile ID (a teacher account needs a profile id)")
     if role != "teacher" and profile:
         raise AccountError("profile", f"只有教师账号绑定人员 only teacher accounts carry a profile id (role {role})")
-    if enterprise and (len(enterprise) > 64 or any(c in enterprise for c in "/?#") or any(c.isspace() for c in enterprise)):
+    if enterprise and (len(enterprise) > 64 or any(c in enterprise for c in "/?#") or any(c.isspace() for c in enterprise)
+                       or not enterprise.isprintable()):
         raise AccountError("enterprise", f"企业编号无效 invalid enterprise id {enterprise!r}")
     if profile and (problem := teacher_profile_problem(session, profile)) is not None:
         raise AccountError("profile", problem)
@@ -134,6 +135,8 @@ def create_user(session: Session, role: str, username: str, password: str, *, en
     profile = (profile or "").strip() or None
     _check_binding(session, role, enterprise, profile)
     _check_password(password)
+    if "\x00" in display_name:  # PostgreSQL cannot store NUL
+        raise AccountError("display_name", "显示名含有非法字符 the display name contains the character U+0000")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError("username", f"用户名已存在 username already taken: {username}")
     if enterprise and session.get(Enterprise, enterprise) is None:

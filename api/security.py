@@ -69,10 +69,13 @@ def create_key(session: Session, role: str, enterprise: str | None = None, note:
     if role != "teacher" and profile:
         raise KeyError_(f"profile: 只有教师密钥带人员编号 only teacher keys carry a profile id (role {role})")
     if profile is not None and (len(profile) > 200 or any(c in profile for c in "/?#")
-                                or any(c.isspace() for c in profile)):
+                                or any(c.isspace() for c in profile) or not profile.isprintable()):
         raise KeyError_(f"profile: 人员编号无效 invalid profile id {profile!r}")
+    if "\x00" in note:  # PostgreSQL cannot store NUL
+        raise KeyError_("note: 备注含有非法字符 the note contains the character U+0000")
     if enterprise is not None:
-        if len(enterprise) > 64 or any(c in enterprise for c in "/?#") or any(c.isspace() for c in enterprise):
+        if (len(enterprise) > 64 or any(c in enterprise for c in "/?#") or any(c.isspace() for c in enterprise)
+                or not enterprise.isprintable()):
             raise KeyError_(f"enterprise: 企业编号无效 invalid enterprise id {enterprise!r}")
         if session.get(Enterprise, enterprise) is None:
             session.add(Enterprise(id=enterprise))

@@ -63,7 +63,7 @@ def _keys_page(request: Request, viewer: Viewer, session: SessionDep, status_cod
 
 
 #: the argument a ``KeyError_`` message starts with -> the form field it is shown beside
-KEY_FIELDS = ("role", "enterprise", "profile")
+KEY_FIELDS = ("role", "enterprise", "profile", "note")
 
 
 @router.get("/admin/keys", response_class=HTMLResponse)

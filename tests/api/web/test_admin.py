@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api.web.conftest import form_token, login
+from xfd.api import accounts
 from xfd.api.storage.models import ApiKey
 
 
@@ -60,3 +61,28 @@ def test_a_bad_key_form_is_a_field_error_with_the_input_kept(client, app, form, 
         if name != "role":
             assert f'value="{value}"' in r.text
     assert _keys(app) == before
+
+
+@pytest.mark.parametrize(("page", "form", "field", "says"), [
+    ("/admin/keys", {"role": "enterprise", "enterprise": "E\x0001"}, "enterprise", "企业编号无效"),
+    ("/admin/keys", {"role": "teacher", "profile": "T\x0001"}, "profile", "人员编号无效"),
+    ("/admin/keys", {"role": "office", "note": "备注\x00"}, "note", "非法字符"),
+    ("/admin/users", {"role": "office", "username": "wang\x00"}, "username", "用户名无效"),
+    ("/admin/users", {"role": "enterprise", "username": "e9", "enterprise": "E\x0001"}, "enterprise", "企业编号无效"),
+    ("/admin/users", {"role": "office", "username": "wang", "display_name": "王\x00"}, "display_name", "非法字符"),
+])
+def test_control_characters_in_an_admin_form_are_a_field_error_and_store_nothing(client, app, page, form, field,
+                                                                                   says) -> None:
+    """NUL (which PostgreSQL cannot store: a 500 there) and other control characters in an id, a
+    username, a note or a display name: the form again with the error beside that field."""
+    login(client, "admin1")
+    token = form_token(client, page)
+    with app.state.sessions() as s:
+        before = (_keys(app), len(accounts.list_users(s)))
+    r = client.post(page, data={"csrf_token": token, "password": "correct-horse-9", **form})
+    assert r.status_code == 422 and "<code>xfd_" not in r.text
+    at = r.text.index(f'id="{field}"')
+    err = r.text[at: r.text.index("</div>", at)]
+    assert '<p class="field-error">' in err and says in err, err
+    with app.state.sessions() as s:
+        assert (_keys(app), len(accounts.list_users(s))) == before
