@@ -49,6 +49,11 @@ def create_user(request: Request, viewer: AdminForm, session: SessionDep, role: 
 
 @router.post("/admin/users/{username}/disable", response_class=HTMLResponse)
 def disable_user(username: str, viewer: AdminForm, session: SessionDep, enable: Annotated[int, Form()] = 0) -> Response:
+    """Disable or re-enable an account; never the admin's own (it would lock this admin out, as a key
+    cannot revoke itself): a 409 page, nothing changed."""
+    if not enable and username == viewer.account.username:
+        raise PageError(409, "不能停用自己的账号，请由另一位管理员操作 you cannot disable your own account; "
+                             "ask another admin (or use xfd users disable)", "操作冲突 Conflict")
     try:
         accounts.set_disabled(session, username, disabled=not enable)
     except accounts.AccountError as exc:

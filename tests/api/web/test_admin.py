@@ -86,3 +86,16 @@ def test_control_characters_in_an_admin_form_are_a_field_error_and_store_nothing
     assert '<p class="field-error">' in err and says in err, err
     with app.state.sessions() as s:
         assert (_keys(app), len(accounts.list_users(s))) == before
+
+
+def test_an_admin_cannot_disable_their_own_account(client, app) -> None:
+    """Disabling oneself ends one's session and, for the only admin, locks account management out."""
+    login(client, "admin1")
+    token = form_token(client, "/admin/users")
+    r = client.post("/admin/users/admin1/disable", data={"csrf_token": token})
+    assert r.status_code == 409 and "不能停用自己的账号" in r.text and "cannot disable your own account" in r.text
+    assert client.get("/admin/users").status_code == 200  # still signed in
+    with app.state.sessions() as s:
+        assert not next(u for u in accounts.list_users(s) if u.username == "admin1").disabled
+    r = client.post("/admin/users/office1/disable", data={"csrf_token": token})
+    assert r.status_code == 303
