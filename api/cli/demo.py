@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     db_path = check_out(args.db, "--db")  # a file that can be (re)created: not a folder, in a writable folder
     if not args.no_serve:  # before the database is made: a bad port or model is the only line
         check_port(args.host, args.port)
-        server.check_model_name(load_settings(None, args.model).model)
+    server.check_model_name(load_settings(None, args.model).model)  # --no-serve too: never exit 0 on it
     info = prepare_demo(db_path)
     _print_demo(info, db_path, args.host, args.port)
     if args.no_serve:

@@ -66,3 +66,10 @@ def test_demo_db_that_cannot_be_a_file_is_one_line(tmp_path: Path, capsys, where
     db = tmp_path / "afile" / "demo.db" if where == "under-a-file" else tmp_path
     assert main(["demo", "--db", str(db), "--no-serve"]) == 2
     assert _one_line(capsys).startswith(f"xfd: 错误 error: --db {db}: ")
+
+
+def test_demo_no_serve_refuses_a_bad_model_too(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "demo.db"
+    assert main(["demo", "--db", str(db), "--no-serve", "--model", "no-such-model"]) == 2
+    assert "no-such-model" in _one_line(capsys) and not db.exists()
+    assert capsys.readouterr().out == ""
