@@ -27,14 +27,15 @@ def create(args: argparse.Namespace) -> int:
 
 
 def list_(args: argparse.Namespace) -> int:
-    """One tab-separated line per key: id, prefix…, role, enterprise or -, active|revoked."""
+    """One tab-separated line per key: id, prefix…, role, enterprise (or a teacher key's profile) or -,
+    active|revoked (the columns of ``xfd users list``)."""
     from xfd.api import crud  # noqa: PLC0415
 
     settings = load_settings(args.database_url)
     with database_session(settings.database_url, must_exist=True) as session:
         for k in crud.list_keys(session):
             state = "revoked" if k.revoked else "active"
-            print(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.enterprise_id or '-'}\t{state}")
+            print(f"{k.id}\t{k.prefix}…\t{k.role}\t{k.enterprise_id or k.profile_id or '-'}\t{state}")
     return 0
 
 

@@ -65,3 +65,12 @@ def test_creating_a_key_still_creates_the_database(tmp_path: Path, capsys) -> No
     db = tmp_path / "new.db"
     assert main(["keys", "create", "--role", "office", "--database-url", f"sqlite:///{db}"]) == 0
     assert db.is_file() and capsys.readouterr().out.startswith("xfd_")
+
+
+def test_keys_list_names_a_teacher_keys_profile(tmp_path: Path, capsys) -> None:
+    url = prepare_demo(tmp_path / "demo.db")["url"]
+    assert main(["keys", "create", "--role", "teacher", "--profile", "T001", "--database-url", url]) == 0
+    capsys.readouterr()
+    assert main(["keys", "list", "--database-url", url]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [r[3] for r in rows if r[2] == "teacher"] == ["T001"]
