@@ -10,7 +10,7 @@ import argparse
 import math
 
 from xfd.api.cli import scoring
-from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err, write_outputs
+from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_not_input, check_out, err, write_outputs
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -37,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     xlsx = check_out(args.xlsx, "--xlsx") if args.xlsx else None
     if xlsx is not None and xlsx.resolve() == out.resolve():
         raise CliError(f"--xlsx {args.xlsx}: 与 --out 是同一文件 is the same file as --out")
+    inputs = [("--profiles", args.profiles), ("--demands", args.demands), ("--calibration", args.calibration)]
+    for flag, path in (("--out", out), ("--xlsx", xlsx)):
+        if path is not None:
+            check_not_input(path, flag, inputs)
     fusion = scoring.load_calibration(args.calibration, args.model)
     profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
     demands = seed_continuity(demands, profiles)  # a team-kind profile in current_team stands for its members

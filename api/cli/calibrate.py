@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from xfd.api.cli import scoring
-from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err, write_outputs
+from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_not_input, check_out, err, write_outputs
 
 
 def _read_feedback(path: str, demand_ids: list[str], profile_ids: list[str]) -> list:
@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     from xfd.matching.calibration import calibration_to_json, fit_calibration  # noqa: PLC0415
 
     out = check_out(args.out)
+    check_not_input(out, "--out", [("--profiles", args.profiles), ("--demands", args.demands),
+                                   ("--feedback", args.feedback)])
     profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
     verdicts = _read_feedback(args.feedback, [d.id for d in demands], [p.id for p in profiles])
     model = scoring.resolve_model(args.model)

@@ -81,6 +81,14 @@ def check_out(path: str, flag: str = "--out") -> Path:
     return out
 
 
+def check_not_input(out: Path, flag: str, inputs: Sequence[tuple[str, str | None]]) -> None:
+    """A CliError when the output ``out`` is one of the ``(flag, path)`` inputs: writing it
+    would replace an input file."""
+    for in_flag, path in inputs:
+        if path and out.exists() and Path(path).exists() and os.path.samefile(out, path):
+            raise CliError(f"{flag} {out}: 与 {in_flag} 是同一文件 is the same file as {in_flag} (an input)")
+
+
 def output_error(flag: str, path: str | Path, exc: OSError) -> CliError:
     """The one-line error for an output that cannot be written."""
     return CliError(f"{flag} {path}: 无法写入 cannot write: {exc.strerror or exc}")

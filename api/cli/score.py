@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 
 from xfd.api.cli import scoring
-from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_out, err, progress, write_outputs
+from xfd.api.cli.common import CliError, Subparsers, add_input_arguments, check_not_input, check_out, err, progress, write_outputs
 
 #: Matches per demand that carry evidence by default (``--evidence``); later ones have ``"evidence": []``.
 DEFAULT_EVIDENCE = 10
@@ -25,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
     if args.evidence < 0:
         raise CliError(f"--evidence 必须 >= 0 must be >= 0, got {args.evidence}")
     out = check_out(args.out)
+    check_not_input(out, "--out", [("--profiles", args.profiles), ("--demands", args.demands),
+                                   ("--calibration", args.calibration)])
     profiles, demands = scoring.load_inputs(args.profiles, args.demands, strict=args.strict)
     fusion = scoring.load_calibration(args.calibration, args.model)
     scorer = scoring.fitted_scorer(profiles, args.model, fusion)

@@ -73,3 +73,27 @@ def test_demo_no_serve_refuses_a_bad_model_too(tmp_path: Path, capsys) -> None:
     assert main(["demo", "--db", str(db), "--no-serve", "--model", "no-such-model"]) == 2
     assert "no-such-model" in _one_line(capsys) and not db.exists()
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(("command", "flag", "replaced"), [
+    ("score", "--out", "demands"), ("score", "--out", "profiles"),
+    ("assign", "--out", "demands"), ("assign", "--xlsx", "profiles"),
+    ("calibrate", "--out", "feedback"),
+])
+def test_an_output_that_is_an_input_file_is_refused(tmp_path: Path, inputs, capsys, command, flag, replaced) -> None:
+    feedback = tmp_path / "f.jsonl"
+    feedback.write_text(json.dumps({"demand_id": "D1", "profile_id": "T1", "verdict": "accepted"}) + "\n",
+                        encoding="utf-8")
+    paths = {"profiles": inputs[0], "demands": inputs[1], "feedback": str(feedback)}
+    before = Path(paths[replaced]).read_bytes()
+    argv = [command, "--profiles", inputs[0], "--demands", inputs[1], "--model", "lexical",
+            "--out", str(tmp_path / "o.json")]
+    if command == "calibrate":
+        argv += ["--feedback", str(feedback)]
+    if flag == "--out":
+        argv[argv.index("--out") + 1] = paths[replaced]
+    else:
+        argv += [flag, paths[replaced]]
+    assert main(argv) == 2
+    assert f"is the same file as --{replaced}" in _one_line(capsys)
+    assert Path(paths[replaced]).read_bytes() == before and not (tmp_path / "o.json").exists()
