@@ -155,7 +155,7 @@ def migrated_engine(url: str) -> Engine:
     try:
         engine = make_engine(url)
     except (ArgumentError, ValueError) as exc:
-        raise CliError(f"数据库地址无效 invalid XFD_DATABASE_URL {url!r}: {exc}") from None
+        raise CliError(f"数据库地址无效 invalid database URL (--database-url or XFD_DATABASE_URL) {url!r}: {exc}") from None
     except ImportError as exc:
         raise CliError(f"缺少数据库驱动 missing database driver for {url!r}: {exc}") from None
     try:

@@ -82,3 +82,10 @@ def test_reading_commands_do_not_create_a_sqlite_file(tmp_path):
     with database_session(url):  # a command that writes (db upgrade, keys create) creates it
         pass
     assert missing.exists() and missing_sqlite_file(url) is None
+
+
+def test_an_unparsable_database_url_names_the_flag_and_the_variable() -> None:
+    with pytest.raises(CliError) as e:
+        with database_session("bogus url"):
+            pass
+    assert "--database-url" in str(e.value) and "XFD_DATABASE_URL" in str(e.value) and "'bogus url'" in str(e.value)
