@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xfd.api.crud.profiles import teacher_profile_problem
+from xfd.api.security import valid_record_id
 from xfd.api.storage.accounts import LoginFailure, User, WebSecret, WebSession
 from xfd.api.storage.models import Enterprise, ProfileRow, utcnow
 
@@ -116,8 +117,7 @@ def _check_binding(session: Session, role: str, enterprise: str | None, profile:
         raise AccountError("profile", "教师账号需要 --profile ID (a teacher account needs a profile id)")
     if role != "teacher" and profile:
         raise AccountError("profile", f"只有教师账号绑定人员 only teacher accounts carry a profile id (role {role})")
-    if enterprise and (len(enterprise) > 64 or any(c in enterprise for c in "/?#") or any(c.isspace() for c in enterprise)
-                       or not enterprise.isprintable()):
+    if enterprise and not valid_record_id(enterprise, 64):
         raise AccountError("enterprise", f"企业编号无效 invalid enterprise id {enterprise!r}")
     if profile and (problem := teacher_profile_problem(session, profile)) is not None:
         raise AccountError("profile", problem)

@@ -48,6 +48,12 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def valid_record_id(value: str, max_len: int) -> bool:
+    """Whether ``value`` can name an enterprise or profile a key or account is bound to: at most
+    ``max_len`` characters, printable, no whitespace and none of ``/?#`` (it goes into URL paths)."""
+    return len(value) <= max_len and value.isprintable() and not any(c.isspace() or c in "/?#" for c in value)
+
+
 def create_key(session: Session, role: str, enterprise: str | None = None, note: str = "",
                profile: str | None = None) -> tuple[ApiKey, str]:
     """Store a new key and return ``(row, plaintext)``; the plaintext is never stored.
@@ -68,14 +74,12 @@ def create_key(session: Session, role: str, enterprise: str | None = None, note:
         raise KeyError_("profile 教师密钥需要 --profile ID (a teacher key needs --profile ID)")
     if role != "teacher" and profile:
         raise KeyError_(f"profile: 只有教师密钥带人员编号 only teacher keys carry a profile id (role {role})")
-    if profile is not None and (len(profile) > 200 or any(c in profile for c in "/?#")
-                                or any(c.isspace() for c in profile) or not profile.isprintable()):
+    if profile is not None and not valid_record_id(profile, 200):
         raise KeyError_(f"profile: 人员编号无效 invalid profile id {profile!r}")
     if "\x00" in note:  # PostgreSQL cannot store NUL
         raise KeyError_("note: 备注含有非法字符 the note contains the character U+0000")
     if enterprise is not None:
-        if (len(enterprise) > 64 or any(c in enterprise for c in "/?#") or any(c.isspace() for c in enterprise)
-                or not enterprise.isprintable()):
+        if not valid_record_id(enterprise, 64):
             raise KeyError_(f"enterprise: 企业编号无效 invalid enterprise id {enterprise!r}")
         if session.get(Enterprise, enterprise) is None:
             session.add(Enterprise(id=enterprise))
