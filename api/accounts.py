@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xfd.api.crud.profiles import teacher_profile_problem
-from xfd.api.security import valid_record_id
+from xfd.api.security import bound_record_id
 from xfd.api.storage.accounts import LoginFailure, User, WebSecret, WebSession
 from xfd.api.storage.models import Enterprise, ProfileRow, utcnow
 
@@ -106,7 +106,9 @@ def _check_password(password: str) -> None:
                                        f"password must have {MIN_PASSWORD}–{MAX_PASSWORD} characters")
 
 
-def _check_binding(session: Session, role: str, enterprise: str | None, profile: str | None) -> None:
+def _check_binding(session: Session, role: str, enterprise: str | None,
+                   profile: str | None) -> tuple[str | None, str | None]:
+    """``(enterprise, profile)`` under the id rule (``bound_record_id``), or AccountError naming the field."""
     if role not in ROLES:
         raise AccountError("role", f"角色必须是 must be one of {', '.join(ROLES)}, got {role!r}")
     if role == "enterprise" and not enterprise:
@@ -117,10 +119,13 @@ def _check_binding(session: Session, role: str, enterprise: str | None, profile:
         raise AccountError("profile", "教师账号需要 --profile ID (a teacher account needs a profile id)")
     if role != "teacher" and profile:
         raise AccountError("profile", f"只有教师账号绑定人员 only teacher accounts carry a profile id (role {role})")
-    if enterprise and not valid_record_id(enterprise, 64):
-        raise AccountError("enterprise", f"企业编号无效 invalid enterprise id {enterprise!r}")
+    if enterprise and (enterprise := bound_record_id(raw := enterprise)) is None:
+        raise AccountError("enterprise", f"企业编号无效 invalid enterprise id {raw!r}")
+    if profile and (profile := bound_record_id(raw := profile)) is None:
+        raise AccountError("profile", f"人员编号无效 invalid profile id {raw!r}")
     if profile and (problem := teacher_profile_problem(session, profile)) is not None:
         raise AccountError("profile", problem)
+    return enterprise, profile
 
 
 def create_user(session: Session, role: str, username: str, password: str, *, enterprise: str | None = None,
@@ -133,7 +138,7 @@ def create_user(session: Session, role: str, username: str, password: str, *, en
     username = _check_username(username)
     enterprise = (enterprise or "").strip() or None
     profile = (profile or "").strip() or None
-    _check_binding(session, role, enterprise, profile)
+    enterprise, profile = _check_binding(session, role, enterprise, profile)
     _check_password(password)
     if "\x00" in display_name:  # PostgreSQL cannot store NUL
         raise AccountError("display_name", "显示名含有非法字符 the display name contains the character U+0000")

@@ -12,10 +12,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xfd.api.storage.models import ApiKey, Enterprise
+from xfd.matching.record_fields import normalize_id
 
 Role = Literal["office", "enterprise", "teacher", "admin"]
 ROLES: tuple[str, ...] = ("office", "enterprise", "teacher", "admin")
@@ -48,10 +50,14 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def valid_record_id(value: str, max_len: int) -> bool:
-    """Whether ``value`` can name an enterprise or profile a key or account is bound to: at most
-    ``max_len`` characters, printable, no whitespace and none of ``/?#`` (it goes into URL paths)."""
-    return len(value) <= max_len and value.isprintable() and not any(c.isspace() or c in "/?#" for c in value)
+def bound_record_id(value: str) -> str | None:
+    """``value`` under xfd's one id rule (``normalize_id``: NFKC so ``Ｔ００１`` is ``T001``,
+    stripped; at most 200 characters, no control characters, whitespace or ``/ ? #``), the id
+    a key or account is bound to; None when the rule refuses it."""
+    try:
+        return normalize_id(value)
+    except PydanticCustomError:
+        return None
 
 
 def create_key(session: Session, role: str, enterprise: str | None = None, note: str = "",
@@ -74,13 +80,13 @@ def create_key(session: Session, role: str, enterprise: str | None = None, note:
         raise KeyError_("profile 教师密钥需要 --profile ID (a teacher key needs --profile ID)")
     if role != "teacher" and profile:
         raise KeyError_(f"profile: 只有教师密钥带人员编号 only teacher keys carry a profile id (role {role})")
-    if profile is not None and not valid_record_id(profile, 200):
-        raise KeyError_(f"profile: 人员编号无效 invalid profile id {profile!r}")
+    if profile is not None and (profile := bound_record_id(raw := profile)) is None:
+        raise KeyError_(f"profile: 人员编号无效 invalid profile id {raw!r}")
     if "\x00" in note:  # PostgreSQL cannot store NUL
         raise KeyError_("note: 备注含有非法字符 the note contains the character U+0000")
     if enterprise is not None:
-        if not valid_record_id(enterprise, 64):
-            raise KeyError_(f"enterprise: 企业编号无效 invalid enterprise id {enterprise!r}")
+        if (enterprise := bound_record_id(raw := enterprise)) is None:
+            raise KeyError_(f"enterprise: 企业编号无效 invalid enterprise id {raw!r}")
         if session.get(Enterprise, enterprise) is None:
             session.add(Enterprise(id=enterprise))
     prefix = secrets.token_hex(4)
