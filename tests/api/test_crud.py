@@ -11,17 +11,7 @@ from xfd.api import crud
 from xfd.api.app import install_domain_error_handlers
 from xfd.api.errors import Conflict, DomainError, FieldInvalid, Forbidden, NotFound
 from xfd.api.security import Principal
-from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
 from xfd.matching.types import Demand, Profile
-
-
-@pytest.fixture()
-def session(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'crud.db'}")
-    upgrade_to_head(engine)
-    with make_session_factory(engine)() as s:
-        yield s
-    engine.dispose()
 
 
 def _profile(pid: str, name: str = "") -> Profile:

@@ -8,18 +8,8 @@ import pytest
 from xfd.api import crud
 from xfd.api.accounts import AccountError, create_user
 from xfd.api.security import KeyError_, bound_record_id, create_key, lookup_key
-from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
 from xfd.api.storage.models import Enterprise
 from xfd.matching.types import Profile
-
-
-@pytest.fixture()
-def session(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'security.db'}")
-    upgrade_to_head(engine)
-    with make_session_factory(engine)() as s:
-        yield s
-    engine.dispose()
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
