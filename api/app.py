@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -27,7 +27,6 @@ from xfd.api.routers import calibrations, demands, feedback, health, keys, lifec
 from xfd.api.runs import Planner, RunManager, default_planner
 from xfd.api.settings import Settings
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
-from xfd.api.strict_json import strict_json_body
 from xfd.api.sync import embedding_store, synced_engine
 
 log = logging.getLogger("xfd.api")
@@ -127,7 +126,6 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served below from the bundled Swagger UI: no CDN, works offline
         redoc_url=None,  # ReDoc loads its script and fonts from CDNs; /docs is the (local) API reference
-        dependencies=[Depends(strict_json_body)],  # repeated JSON keys / NaN: 422 naming the field
     )
     mount_offline_docs(app)
     app.state.settings = settings

@@ -9,6 +9,8 @@
    (Starlette's own names only the first route's methods), and ``HEAD`` is
    answered as ``GET`` without the body;
 4. ``AuditMiddleware`` (``xfd.api.audit``): one audit row per write;
+5. ``StrictJSONMiddleware`` (``xfd.api.strict_json``): a JSON body with a repeated
+   key, NaN/Infinity, bytes that are not UTF-8 or too deep a nesting is 422 naming it;
 
 and the ``GET /v1/audit`` router.  The limiter is kept as
 ``app.state.rate_limiter`` (the pages' login shares it: ``xfd.api.ratelimit.hit_login``).
@@ -24,6 +26,7 @@ from xfd.api.http_limits import RequestSizeMiddleware
 from xfd.api.ratelimit import RateLimiter, RateLimitMiddleware
 from xfd.api.routers import audit
 from xfd.api.settings import Settings
+from xfd.api.strict_json import StrictJSONMiddleware
 
 #: the order ``Allow`` lists methods in
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -93,6 +96,7 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     app.state.rate_limiter = limiter
     app.include_router(audit.router)
     # add_middleware puts each new one outside the previous ones: innermost first
+    app.add_middleware(StrictJSONMiddleware)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(MethodsMiddleware)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
