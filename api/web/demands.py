@@ -140,6 +140,9 @@ def submit_demand(
             sizes[name] = messages.parse(TEAM_SIZE, values[name], name) if values[name] else None
         except FieldInvalid as exc:
             errors[name] = exc.message
+    low, high = sizes.get("team_min"), sizes.get("team_max")
+    if low is not None and high is not None and high < low:  # beside the bound, not the record's [min, max] text
+        errors["team_max"] = messages.error_text({"type": "range_order", "ctx": {"low": low}})
     if not values["title"]:
         errors["title"] = "请填写标题 the title is required"
     if viewer.account.role != "enterprise" and not values["enterprise"]:

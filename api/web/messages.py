@@ -52,6 +52,8 @@ TEXTS = {
     "too_long": "最多 {max_length} 项 must have at most {max_length} items",
     "list_type": "应为列表 must be a list",
     "extra_forbidden": "不认识的字段 unknown field",
+    # the form's own checks (no pydantic type): a range typed as two fields
+    "range_order": "不能小于下限 {low} must be at least the minimum, {low}",
 }
 
 

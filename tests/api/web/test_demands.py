@@ -52,6 +52,19 @@ def test_a_bad_team_size_is_a_field_error_with_the_input_kept(client, app, field
     assert _count(app) == before
 
 
+def test_a_team_size_maximum_below_the_minimum_says_so_beside_the_maximum(client, app) -> None:
+    """Not the record's "应为两个整数 must be two integers [min, max] … got [5, 3]" (both numbers are
+    whole; what is wrong is their order)."""
+    login(client, "ent1")
+    before = _count(app)
+    r = _new(client, team_min="5", team_max="3")
+    assert r.status_code == 422
+    assert _field_error(r.text, "team_max") == "不能小于下限 5 must be at least the minimum, 5"
+    assert _field_error(r.text, "team_min") == ""
+    assert "两个整数" not in r.text and 'value="5"' in r.text and 'value="3"' in r.text
+    assert _count(app) == before
+
+
 def test_reusing_the_id_of_a_demand_past_review_is_a_field_error_naming_its_state(client, app) -> None:
     login(client, "ent1")
     r = _new(client, id="D001")
