@@ -237,18 +237,35 @@ def team_public(session: Session, team: Team, principal: Principal | None,
     """A team: ``id``, ``demand_id`` (as this principal knows it), ``semester``, ``members``
     (as in the plan), the demand's ``status``, its activities, and the outcome and
     rating recorded against this team (None until there is one)."""
-    row = session.get(DemandRow, team.demand_id)
-    shown = public_demand_id(row, principal) if row is not None else team.demand_id
+    return team_views(session, [team], principal, None if members is None else {team.id: list(members)})[0]
+
+
+def team_views(session: Session, teams: Sequence[Team], principal: Principal | None,
+               members: dict[str, list[TeamMember]] | None = None) -> list[dict[str, Any]]:
+    """``team_public`` of each of ``teams``, in order, in a fixed number of queries
+    (demands, members, activities, outcomes, ratings: one each, not one per team)."""
+    if not teams:
+        return []
+    ids = [t.id for t in teams]
     if members is None:
-        members = members_of(session, [team.id])[team.id]
-    acts = session.scalars(select(Activity).where(Activity.team_id == team.id).order_by(Activity.date, Activity.id))
-    outcome = session.scalar(select(Outcome).where(Outcome.team_id == team.id))
-    rating = session.scalar(select(Rating).where(Rating.team_id == team.id))
-    return {
-        "id": team.id, "demand_id": shown, "semester": team.semester,
-        "members": [member_public(m) for m in members],
-        "status": row.status if row is not None else "", "run_id": team.run_id, "created_at": team.created_at,
-        "activities": [activity_public(a) for a in acts],
-        "outcome": outcome_public(outcome, shown) if outcome is not None else None,
-        "rating": rating_public(rating, shown) if rating is not None else None,
-    }
+        members = members_of(session, ids)
+    rows = {d.id: d for d in session.scalars(select(DemandRow).where(DemandRow.id.in_({t.demand_id for t in teams})))}
+    acts: dict[str, list[Activity]] = {t: [] for t in ids}
+    for a in session.scalars(select(Activity).where(Activity.team_id.in_(ids)).order_by(Activity.date, Activity.id)):
+        acts[a.team_id].append(a)
+    outcomes = {o.team_id: o for o in session.scalars(select(Outcome).where(Outcome.team_id.in_(ids)).order_by(Outcome.id.desc()))}
+    ratings = {r.team_id: r for r in session.scalars(select(Rating).where(Rating.team_id.in_(ids)).order_by(Rating.id.desc()))}
+    out = []
+    for team in teams:
+        row = rows.get(team.demand_id)
+        shown = public_demand_id(row, principal) if row is not None else team.demand_id
+        outcome, rating = outcomes.get(team.id), ratings.get(team.id)
+        out.append({
+            "id": team.id, "demand_id": shown, "semester": team.semester,
+            "members": [member_public(m) for m in members.get(team.id, [])],
+            "status": row.status if row is not None else "", "run_id": team.run_id, "created_at": team.created_at,
+            "activities": [activity_public(a) for a in acts[team.id]],
+            "outcome": outcome_public(outcome, shown) if outcome is not None else None,
+            "rating": rating_public(rating, shown) if rating is not None else None,
+        })
+    return out

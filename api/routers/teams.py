@@ -37,9 +37,7 @@ def list_teams(
 ) -> list[dict[str, Any]]:
     result = paginate(session, crud_teams.teams_query(session, principal, semester, demand_id), page)
     set_page_headers(request, response, page, result.total)
-    teams = result.items
-    members = crud_teams.members_of(session, [t.id for t in teams])
-    return [crud_teams.team_public(session, t, principal, members[t.id]) for t in teams]
+    return crud_teams.team_views(session, result.items, principal)
 
 
 @router.get("/{team_id}", response_model=TeamPublic, responses=NOT_FOUND, summary="一个小分队 one team")

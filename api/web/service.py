@@ -70,7 +70,7 @@ def team_list(request: Request, viewer: Anyone, session: SessionDep, semester: s
     semesters = crud_teams.list_semesters(session)
     chosen = semester or (semesters[-1] if semesters else "")
     teams = crud_teams.list_teams(session, viewer.principal, chosen or None)
-    views = [crud_teams.team_public(session, t, viewer.principal) for t in teams]
+    views = crud_teams.team_views(session, teams, viewer.principal)
     titles = {d.id: d.title for d in session.scalars(select(DemandRow).where(DemandRow.id.in_([t.demand_id for t in teams])))}
     people = _profiles(session, sorted({m["profile_id"] for v in views for m in v["members"]}))
     return page(request, "teams.html", viewer, teams=list(zip(teams, views, strict=True)), titles=titles, people=people,
