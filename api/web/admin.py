@@ -25,6 +25,13 @@ def _users_page(request: Request, viewer: Viewer, session: SessionDep, status_co
                 roles=accounts.ROLES, role_names=accounts.ROLE_NAMES_ZH, values=context.pop("values", {}), **context)
 
 
+def _beside(field: str, message: str) -> str:
+    """``message`` as shown beside ``field``: without the argument name the CLI's one-line error starts
+    with (``enterprise: 企业编号无效 …`` -> ``企业编号无效 …``), so it reads Chinese first."""
+    rest = message.removeprefix(field)
+    return rest.lstrip(": ") if rest != message and rest[:1] in (":", " ") else message
+
+
 @router.get("/admin/users", response_class=HTMLResponse)
 def users(request: Request, viewer: Admin, session: SessionDep, done: str = "") -> HTMLResponse:
     flash = {"created": "账号已创建。 Account created.", "disabled": "账号已停用。 Account disabled.",
@@ -42,7 +49,7 @@ def create_user(request: Request, viewer: AdminForm, session: SessionDep, role: 
     except accounts.AccountError as exc:
         session.rollback()
         values = {"role": role, "username": username, "enterprise": enterprise, "profile": profile, "display_name": display_name}
-        return _users_page(request, viewer, session, 422, values=values, errors={exc.field: str(exc)})
+        return _users_page(request, viewer, session, 422, values=values, errors={exc.field: _beside(exc.field, str(exc))})
     session.commit()
     return RedirectResponse("/admin/users?done=created", status_code=303)
 
@@ -88,7 +95,7 @@ def create_key(request: Request, viewer: AdminForm, session: SessionDep, role: T
         message = str(exc)
         field = next((f for f in KEY_FIELDS if message.startswith(f)), "role")
         values = {"role": role, "enterprise": enterprise, "profile": profile, "note": note}
-        return _keys_page(request, viewer, session, 422, errors={field: message}, values=values)
+        return _keys_page(request, viewer, session, 422, errors={field: _beside(field, message)}, values=values)
     return _keys_page(request, viewer, session, created=(row, plaintext))
 
 

@@ -63,6 +63,26 @@ def test_a_bad_key_form_is_a_field_error_with_the_input_kept(client, app, form, 
     assert _keys(app) == before
 
 
+@pytest.mark.parametrize(("page", "form", "field", "starts"), [
+    ("/admin/keys", {"role": "enterprise"}, "enterprise", "企业密钥需要"),
+    ("/admin/keys", {"role": "enterprise", "enterprise": "E/1"}, "enterprise", "企业编号无效"),
+    ("/admin/keys", {"role": "teacher", "profile": "T999"}, "profile", "没有这位教师"),
+    ("/admin/users", {"role": "enterprise", "username": "e9"}, "enterprise", "企业账号需要"),
+    ("/admin/users", {"role": "teacher", "username": "t9", "profile": "NOPE"}, "profile", "没有这位教师"),
+    ("/admin/users", {"role": "office", "username": "o9", "password": "short"}, "password", "密码长度"),
+])
+def test_an_admin_form_error_beside_its_field_starts_in_chinese(client, page, form, field, starts) -> None:
+    """Not ``enterprise: 企业编号无效 …`` (the argument name of the CLI's message first, in English)."""
+    login(client, "admin1")
+    token = form_token(client, page)
+    r = client.post(page, data={"csrf_token": token, "password": "correct-horse-9", **form})
+    assert r.status_code == 422
+    at = r.text.index(f'id="{field}"')
+    err = r.text[at: r.text.index("</div>", at)]
+    text = err[err.index('<p class="field-error">') + len('<p class="field-error">'):]
+    assert text.startswith(starts), text
+
+
 @pytest.mark.parametrize(("page", "form", "field", "says"), [
     ("/admin/keys", {"role": "enterprise", "enterprise": "E\x0001"}, "enterprise", "企业编号无效"),
     ("/admin/keys", {"role": "teacher", "profile": "T\x0001"}, "profile", "人员编号无效"),
