@@ -1,6 +1,6 @@
 """English reviewer-expertise scoring: candidates compared *paired* on held-out researchers.
 
-    python benchmarks/english_cv.py [--seeds 20] [--folds 3] [--extra-model FOLDER] [--encodings] [--json FILE]
+    python benchmarks/english_cv.py [--seeds 20] [--folds 3] [--extra-model FOLDER] [--encodings] [--sentences] [--json FILE]
 
 The set is the development half of the expertise gold standard (29 researchers,
 ``../shared/data/expertise_gold_dev``); its loss is per researcher (pairs of papers
@@ -247,7 +247,42 @@ def encoding_views(es, docs: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def build(extra: Sequence[Path], encodings: bool = False) -> tuple[Views, cv.RatingPairs, np.ndarray]:
+def units(title: str, text: str) -> list[str]:
+    """The matching units of a paper: its title, then each sentence of at least 4 words of ``text``."""
+    sents = [x.strip() for x in re.split(r"(?<=[.!?。])\s+", text or "") if len(x.split()) >= 4]
+    return ([title] if title else []) + (sents or [text])
+
+
+def unit_maxsim(q: np.ndarray, q_of: np.ndarray, d: np.ndarray, d_of: np.ndarray, n_q: int, n_d: int) -> np.ndarray:
+    """Late interaction at sentence level: for paper i and document j, the mean over i's units of
+    the best cosine to any unit of j.  ``q`` (n_q_units, dim) unit rows, ``q_of`` (n_q_units,) their
+    paper; ``d``, ``d_of`` the same for documents.  Returns (n_q, n_d)."""
+    best = np.full((n_d, len(q)), -np.inf)
+    np.maximum.at(best, d_of, d @ q.T)            # best[j, u]: best unit of document j for query unit u
+    out = np.zeros((n_q, n_d))
+    np.add.at(out, q_of, best.T)
+    return out / np.bincount(q_of, minlength=n_q)[:, None]
+
+
+def sentence_views(es, n_docs: int) -> dict[str, np.ndarray]:
+    """MiniLM sentence max-sim (``unit_maxsim``, title + sentences), standardised over the matrix."""
+    from xfd.models.loader import SentenceTransformerEncoder, minilm_dir
+    from xfd.models.pipeline import cached_encoder
+
+    enc = cached_encoder(SentenceTransformerEncoder.from_folder(minilm_dir(), name="minilm-sentences", prompts={}), None)
+    docs = [d for p in es.profiles for d in p.documents if d.full_text.strip()]
+    if len(docs) != n_docs:
+        raise ValueError(f"{len(docs)} documents with text vs {n_docs} scorer columns")
+    parts = []
+    for texts in ([units(d.title, d.description) for d in es.demands], [units(d.title, d.text) for d in docs]):
+        vecs = enc.encode([u for us in texts for u in us], "passage")
+        parts.append((vecs, np.repeat(np.arange(len(texts)), [len(us) for us in texts])))
+    m = unit_maxsim(parts[0][0], parts[0][1], parts[1][0], parts[1][1], len(es.demands), n_docs)
+    print("  encoded minilm sentences", file=sys.stderr, flush=True)
+    return {"minilm sentence max-sim": (m - m.mean()) / m.std()}
+
+
+def build(extra: Sequence[Path], encodings: bool = False, sentences: bool = False) -> tuple[Views, cv.RatingPairs, np.ndarray]:
     """The views of the development set, its rating pairs and the shipped scores (n_papers, n_researchers)."""
     from xfd.models.loader import SentenceTransformerEncoder, load_encoder
     from xfd.models.pipeline import cached_encoder, make_scorer
@@ -276,6 +311,8 @@ def build(extra: Sequence[Path], encodings: bool = False) -> tuple[Views, cv.Rat
         print(f"  encoded {name}", file=sys.stderr, flush=True)
     if encodings:
         z.update(encoding_views(es, docs))
+    if sentences:
+        z.update(sentence_views(es, len(docs)))
     lx = sc.lexical_.similarity(docs, [sc.tokenizer(t) for t in docs])
     iu = np.triu_indices(len(docs), 1)
     other = owner[iu[0]] != owner[iu[1]]
@@ -306,6 +343,15 @@ def dense(model: str, how: str, k: int = 2, tau: float = 1.0, view: str = "full"
         if w:
             out = out + w * aggregate(v.lex, v.owner, v.n_profiles, "topk", lk)
         return out
+    return run
+
+
+def _summed(name: str, w: float, k: int) -> Cand:
+    """Top-``k`` of MiniLM document z (standardised) + ``w`` × sentence max-sim z, per document."""
+    def run(v: Views) -> np.ndarray:
+        full = v.z["minilm"]
+        s = (full - full.mean()) / full.std() + w * v.z["minilm sentence max-sim"]
+        return aggregate(s, v.owner, v.n_profiles, "topk", k)
     return run
 
 
@@ -342,6 +388,13 @@ def families(models: Sequence[str]) -> dict[str, dict[str, Cand]]:
         fam["MiniLM encoding (dense only)"] = {f"{m} top{k}": dense(m, "topk", k) for m in ("minilm", *enc)
                                                for k in (2, 3)}
     ms = [m for m in ms if m not in enc]
+    if "minilm sentence max-sim" in models:
+        ms = [m for m in ms if m != "minilm sentence max-sim"]
+        for w in (0.25, 0.5, 1.0, 2.0):
+            mix = f"minilm + {w:g}×sentence max-sim"
+            fam.setdefault("sentence max-sim (MiniLM z + w × unit max-sim z)", {})
+            for k in (2, 3):
+                fam["sentence max-sim (MiniLM z + w × unit max-sim z)"][f"{mix} top{k}"] = _summed(mix, w, k)
     fam["model (top-3, dense only)"] = {m: dense(m, "topk", 3) for m in ("minilm", *ms)}
     fam["model (top-3 + c=1 + lex 10)"] = {m: dense(m, "topk", 3, c=1.0, lex=10.0) for m in ("minilm", *ms)}
     ens = {}
@@ -418,13 +471,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="a local SentenceTransformer folder to compare as well (repeatable)")
     ap.add_argument("--encodings", action="store_true",
                     help="also MiniLM with token limits 128/512, a '. ' joiner and sentence-window chunks (encodes ~3k texts)")
+    ap.add_argument("--sentences", action="store_true",
+                    help="also MiniLM sentence-level max-sim (title + sentences as units; encodes ~5k sentences)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if not (SHARED_DATA / "expertise_gold_dev").is_dir():
         print(f"skipped: no data at {SHARED_DATA}")
         return 0
     t0 = time.time()
-    views, rp, shipped = build(args.extra_model, args.encodings)
+    views, rp, shipped = build(args.extra_model, args.encodings, args.sentences)
     print(f"built in {time.time() - t0:.0f} s", file=sys.stderr)
     res = report(views, rp, shipped, args.folds, list(range(args.seeds)))
     if args.json:

@@ -93,3 +93,23 @@ def test_chunks_cut_at_sentence_ends_within_the_word_budget() -> None:
     assert english_cv.chunks(text, 100) == [text]
     assert english_cv.chunks("Title。Body text here.", 1) == ["Title。", "Body text here."]  # a long sentence stays whole
     assert english_cv.chunks("", 5) == [""]
+
+
+def test_units_are_the_title_then_sentences_of_four_words_or_more() -> None:
+    text = "We study graphs here. Short one. Then we prove a bound on the cut!"
+    assert english_cv.units("A title", text) == ["A title", "We study graphs here.", "Then we prove a bound on the cut!"]
+    assert english_cv.units("", "tiny") == ["tiny"]  # no sentence of four words: the text itself
+
+
+def test_unit_maxsim_against_brute_force() -> None:
+    rng = np.random.default_rng(1)
+    q, d = rng.normal(size=(5, 3)), rng.normal(size=(6, 3))
+    q_of, d_of = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 2, 2, 2])
+    got = english_cv.unit_maxsim(q, q_of, d, d_of, 2, 3)
+    for i in range(2):
+        for j in range(3):
+            want = np.mean([max(q[u] @ d[t] for t in np.flatnonzero(d_of == j)) for u in np.flatnonzero(q_of == i)])
+            assert got[i, j] == pytest.approx(want)
+    # by hand: one unit each side, the plain dot product
+    assert english_cv.unit_maxsim(np.array([[1.0, 2.0]]), np.array([0]), np.array([[3.0, 1.0]]), np.array([0]),
+                                  1, 1)[0, 0] == pytest.approx(5.0)
