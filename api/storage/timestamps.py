@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
 from pydantic import TypeAdapter
 from sqlalchemy import DateTime, event, inspect
 from sqlalchemy.orm import DeclarativeBase
@@ -39,6 +38,8 @@ def iso_utc(value: dt.datetime) -> str:
 
 def json_ready(obj: Any) -> Any:
     """``jsonable_encoder(obj)`` with every datetime written by ``iso_utc``."""
+    from fastapi.encoders import jsonable_encoder  # noqa: PLC0415 (storage loads without the web framework)
+
     return jsonable_encoder(obj, custom_encoder={dt.datetime: iso_utc})
 
 
