@@ -251,6 +251,11 @@ def test_matching_imports_no_web_database_or_model_runtime_at_module_level(modul
     assert heavy_toplevel_imports(modules, "xfd.matching", HEAVY) == []
 
 
+def test_storage_loads_without_the_web_framework(modules):
+    """The storage mapping is shared by the CLI, the service and the pages: no HTTP at import."""
+    assert heavy_toplevel_imports(modules, "xfd.api.storage", ("fastapi", "starlette", "uvicorn", "jinja2")) == []
+
+
 def test_library_layers_never_import_the_edges(modules):
     assert forbidden_imports(modules, "xfd.matching", "xfd.api") == []
     assert forbidden_imports(modules, "xfd.models", "xfd.api") == []
