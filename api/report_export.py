@@ -5,7 +5,7 @@ the scores, sheet 指标 with the indicators and weights used.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from xfd.matching.performance import PerformanceConfig
@@ -20,22 +20,30 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("satisfaction_mean", "满意度 satisfaction_mean"), ("score", "得分 score"), ("grade", "等级 grade"),
 )
 
+#: groupings whose ``group`` is an id people know by a name (a teacher, a team)
+NAMED_BY = ("teacher", "team")
 
-def report_workbook(rows: Sequence[dict[str, Any]], semester: str, by: str, config: PerformanceConfig) -> bytes:
-    """The workbook as ``.xlsx`` bytes (any text is written as plain text, ``xfd.matching.xlsx``)."""
+
+def report_workbook(rows: Sequence[dict[str, Any]], semester: str, by: str, config: PerformanceConfig,
+                    names: Mapping[str, str] | None = None) -> bytes:
+    """The workbook as ``.xlsx`` bytes (any text is written as plain text, ``xfd.matching.xlsx``).
+    ``names`` (group id -> what people call it, ``crud.service.group_names``): given for a grouping
+    by id (``NAMED_BY``), a column 名称 name follows the group column."""
     from openpyxl.chart import BarChart, Reference  # noqa: PLC0415
 
     wb = new_workbook("绩效 report")
     ws = wb.active
     append_row(ws, [f"学期 semester: {semester}", f"分组 by: {by}"])
-    append_row(ws, [title for _, title in COLUMNS])
+    columns = COLUMNS if names is None or by not in NAMED_BY else (COLUMNS[0], ("name", "名称 name"), *COLUMNS[1:])
+    append_row(ws, [title for _, title in columns])
     for row in rows:
-        append_row(ws, [row.get(name) for name, _ in COLUMNS])
+        append_row(ws, [(names or {}).get(row.get("group"), "") if name == "name" else row.get(name)
+                        for name, _ in columns])
     if rows:
         chart = BarChart()
         chart.title = cell_text(f"{semester} 绩效得分 score by {by}")
         chart.y_axis.title = "score"
-        score_col = [name for name, _ in COLUMNS].index("score") + 1
+        score_col = [name for name, _ in columns].index("score") + 1
         chart.add_data(Reference(ws, min_col=score_col, min_row=2, max_row=len(rows) + 2), titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=3, max_row=len(rows) + 2))
         ws.add_chart(chart, f"A{len(rows) + 5}")

@@ -29,7 +29,7 @@ def _cell(value: object) -> str:
 
 def report(args: argparse.Namespace) -> int:
     """Print the rows as a tab-separated table on stdout; ``--xlsx`` also writes a workbook."""
-    from xfd.api.crud.service import performance_rows  # noqa: PLC0415
+    from xfd.api.crud.service import group_names, performance_rows  # noqa: PLC0415
     from xfd.api.report_export import COLUMNS, report_workbook  # noqa: PLC0415
     from xfd.api.schemas import semester_problem  # noqa: PLC0415
     from xfd.matching.performance import ConfigError, load_config  # noqa: PLC0415
@@ -47,9 +47,10 @@ def report(args: argparse.Namespace) -> int:
         raise CliError(f"--config: {exc}") from None
     with database_session(settings.database_url, must_exist=True) as session:
         rows = performance_rows(session, semester, args.by, config)
+        names = group_names(session, args.by, [r["group"] for r in rows]) if out is not None else {}
     if out is not None:  # before the table: a failed write prints nothing on stdout
         write_outputs([("--xlsx", out, lambda batch, path: batch.add_bytes(path, report_workbook(
-            rows, semester, args.by, config)))])
+            rows, semester, args.by, config, names)))])
     if not rows:
         err(f"学期 {semester} 没有小分队 no teams in semester {semester}")
     print("\t".join(name for name, _ in COLUMNS))

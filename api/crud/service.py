@@ -158,6 +158,20 @@ def performance_rows(session: Session, semester: str, by: str, config: Any = Non
     return [row_dict(r) for r in performance_report(team_facts(session, semester), by, config)]
 
 
+def group_names(session: Session, by: str, groups: Sequence[str]) -> dict[str, str]:
+    """What people call report groups shown by id (``by`` "teacher": the teacher's name; "team": its
+    demand's title); {} for the other groupings and for ids without a name."""
+    ids = [g for g in groups if g]
+    if by == "teacher" and ids:
+        rows = session.execute(select(ProfileRow.id, ProfileRow.name).where(ProfileRow.id.in_(ids)))
+        return {pid: name for pid, name in rows if name}
+    if by == "team" and ids:
+        rows = session.execute(select(Team.id, DemandRow.title).join(DemandRow, DemandRow.id == Team.demand_id)
+                               .where(Team.id.in_(ids)))
+        return {tid: title for tid, title in rows if title}
+    return {}
+
+
 def semester_charts(session: Session, semester: str) -> dict[str, dict[int, int]]:
     """Distributions of ``semester`` for the report charts: ``satisfaction`` rating (1–5) ->
     number of ratings, ``grades`` student grade (1–4) -> distinct students in its teams."""

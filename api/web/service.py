@@ -9,6 +9,7 @@ own schemas.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +25,6 @@ from xfd.api.report_export import report_workbook
 from xfd.api.schemas import checked_semester
 from xfd.api.service_schemas import ACTIVITY_KINDS, ActivityCreate, OutcomeCreate, RatingCreate
 from xfd.api.storage.models import DemandRow, ProfileRow
-from xfd.api.storage.service import Team
 from xfd.api.web import messages
 from xfd.api.web.auth import Viewer, csrf_for, require
 from xfd.api.web.render import PageRoute, page
@@ -203,19 +203,7 @@ def report_page(request: Request, viewer: Office, session: SessionDep, settings:
     rows = crud_service.performance_rows(session, chosen, _by(by), config) if chosen else []
     charts = crud_service.semester_charts(session, chosen) if chosen else {"satisfaction": {}, "grades": {}}
     return page(request, "report.html", viewer, rows=rows, semesters=semesters, semester=chosen, by=by, by_zh=BY_ZH,
-                charts=charts, config=config, names=_group_names(session, by, [r["group"] for r in rows]))
-
-
-def _group_names(session: Session, by: str, groups: list[str]) -> dict[str, str]:
-    """What people call a report group shown by id: a teacher's name, a team's demand title."""
-    ids = [g for g in groups if g]
-    if by == "teacher":
-        return {pid: p.name for pid, p in _profiles(session, ids).items() if p.name}
-    if by == "team" and ids:
-        demand_of = {tid: did for tid, did in session.execute(select(Team.id, Team.demand_id).where(Team.id.in_(ids)))}
-        titles = {d.id: d.title for d in session.scalars(select(DemandRow).where(DemandRow.id.in_(list(demand_of.values()))))}
-        return {tid: titles[did] for tid, did in demand_of.items() if titles.get(did)}
-    return {}
+                charts=charts, config=config, names=crud_service.group_names(session, by, [r["group"] for r in rows]))
 
 
 @router.get("/reports/performance.xlsx")
@@ -223,6 +211,6 @@ def report_xlsx(viewer: Office, session: SessionDep, settings: SettingsDep, seme
     checked_semester(semester, ["query", "semester"])
     config = load_config(settings.performance_config)
     rows = crud_service.performance_rows(session, semester, _by(by), config)
-    body = report_workbook(rows, semester, by, config)
-    return Response(body, media_type=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''xfd-report-{by}.xlsx"})
+    body = report_workbook(rows, semester, by, config, crud_service.group_names(session, by, [r["group"] for r in rows]))
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'xfd-report-{semester}-{by}.xlsx', safe='')}"})

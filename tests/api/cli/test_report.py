@@ -57,6 +57,10 @@ def test_report_prints_the_api_rows(demo_db, tmp_path, by):
         assert float(got["score"]) == pytest.approx(row["score"]) and got["grade"] == row["grade"]
     ws = load_workbook(xlsx).worksheets[0]
     assert [c.value for c in ws[3]][0] == rows[0]["group"] and ws.max_row == len(rows) + 2
+    header = [c.value for c in ws[2]]
+    assert ("名称 name" in header) == (by in ("team", "teacher"))  # people read names, not ids
+    if by in ("team", "teacher"):
+        assert header[:2] == ["分组 group", "名称 name"] and all(ws.cell(i, 2).value for i in range(3, ws.max_row + 1))
 
 
 def test_demo_previous_semester_is_complete(demo_db):

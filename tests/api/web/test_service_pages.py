@@ -9,7 +9,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from tests.api.web.conftest import form_token, login
+from tests.api.web.conftest import PROFILES, form_token, login
 from xfd.api import crud
 from xfd.api.crud import lifecycle
 from xfd.api.crud.teams import store_team
@@ -17,6 +17,7 @@ from xfd.api.storage.models import DemandRow
 from xfd.matching.readers import validate_demand
 
 SEMESTER = "2026春"
+PROFILE_NAMES = {p["id"]: p.get("name", "") for p in PROFILES}
 
 
 def teamed_demand(app) -> str:
@@ -76,7 +77,9 @@ def test_team_pages_activity_outcome_rating_and_report(app, client):
     ws = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
     header = [c.value for c in ws[2]]
     row = dict(zip(header, [c.value for c in ws[3]], strict=True))
-    assert row["分组 group"] == "T001" and row["需求数 demands"] == 1 and row["已解决 solved"] == 1
+    assert row["分组 group"] == "T001" and row["名称 name"] == PROFILE_NAMES["T001"]
+    assert row["需求数 demands"] == 1 and row["已解决 solved"] == 1
+    assert xlsx.headers["content-disposition"] == "attachment; filename*=UTF-8''xfd-report-2026%E6%98%A5-teacher.xlsx"
     assert row["服务时长 hours"] == 6 and row["合同金额(元) contract_amount"] == 150000 and row["满意度 satisfaction_mean"] == 4
     assert client.get(f"/reports?semester={SEMESTER}&by=province").status_code == 422
 
