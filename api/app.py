@@ -28,6 +28,7 @@ from xfd.api.runs import Planner, RunManager, default_planner
 from xfd.api.settings import Settings
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
 from xfd.api.sync import embedding_store, synced_engine
+from xfd.api.web.messages import error_text
 
 log = logging.getLogger("xfd.api")
 
@@ -141,8 +142,8 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's body, minus the echoed "input"/"ctx" (may hold NaN or megabytes)
-        detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        # FastAPI's body, minus the echoed "input"/"ctx" (may hold NaN or megabytes); "msg" Chinese + English
+        detail = [{"loc": list(e.get("loc", ())), "msg": error_text(e), "type": str(e.get("type", ""))}
                   for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
 

@@ -359,6 +359,13 @@ def test_recommendations_ranked_with_evidence(loaded, client):
         assert client.get(f"/v1/demands/DA1/recommendations?k={bad}", headers=loaded["office"]).status_code == 422
 
 
+@pytest.mark.parametrize(("query", "msg"), [("k=-1", "不能小于 0 must be at least 0"), ("k=abc", "应为整数 must be a whole number")])
+def test_a_422_names_the_field_in_chinese_then_english(loaded, client, query, msg):
+    r = client.get(f"/v1/demands/DA1/recommendations?{query}", headers=loaded["office"])
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"loc": ["query", "k"], "msg": msg, "type": r.json()["detail"][0]["type"]}]
+
+
 def test_recommendations_do_not_refit_until_profiles_change(app, loaded, client):
     engine = app.state.engine
     client.get("/v1/demands/DA1/recommendations", headers=loaded["office"])
