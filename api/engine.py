@@ -133,6 +133,9 @@ class MatchEngine:
         with self._fit_lock:
             if self._base is None:
                 self._base = self._factory()
+        if warm and self._version is not None:
+            # the warm fit loads at least this version: a check before it reads the counter is no change
+            self._note_version(self._version())
         with self._cond:
             if self._refitter is None:
                 self._refitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xfd-refit")

@@ -120,7 +120,8 @@ def test_refit_reads_the_version_before_the_profiles() -> None:
     eng = MatchEngine(FakeScorer, load_and_race, version=shared.read_version, check_interval=3600)
     eng.start()
     wait_for(lambda: eng.index_ready)
-    assert shared.reads[:2] == ["version", "profiles"]
+    load = shared.reads.index("profiles")  # start() itself reads the version first, then the refit does
+    assert load >= 1 and shared.reads[load - 1] == "version"
     assert eng.fit_version == 0           # the index says it is at 0, so version 1 will be fitted
     assert eng.check_version() is True
     assert ids(eng) == ["T1", "T2"] and eng.fit_version == 1
@@ -224,6 +225,32 @@ def test_the_writer_refits_once_for_its_own_write() -> None:
     gate.set()
     wait_for(lambda: eng.index_ready)
     assert ids(eng) == ["T1", "T2"] and fits == [1, 2]
+    eng.close()
+
+
+def test_a_check_before_the_warm_fit_reads_the_counter_is_no_change() -> None:
+    """A request arriving while the start-up fit has not yet read the counter (its thread held
+    here) must not schedule a second fit of the same version (it did: fits [1, 1])."""
+    release = threading.Event()
+    shared = Shared([P1])
+    fits: list[int] = []
+
+    class Counting(FakeScorer):
+        def fit(self, profiles):
+            fits.append(len(profiles))
+            return super().fit(profiles)
+
+    def version() -> int:
+        if threading.current_thread().name.startswith("xfd-refit"):
+            assert release.wait(10)
+        return shared.read_version()
+
+    eng = MatchEngine(Counting, shared.load, model_name="fake", version=version, check_interval=3600)
+    eng.start()
+    assert eng.check_version() is False    # the version the warm fit will load
+    release.set()
+    wait_for(lambda: eng.index_ready)
+    assert ids(eng) == ["T1"] and fits == [1] and eng.version_changes == 0
     eng.close()
 
 
