@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.fakes import FakeScorer, greedy_planner
+from xfd.api.app import create_app
+from xfd.api.security import create_key
+from xfd.api.settings import Settings
 from xfd.api.storage.db import make_engine, make_session_factory, upgrade_to_head
 
 
@@ -17,3 +24,15 @@ def session(tmp_path) -> Iterator[Session]:
     with make_session_factory(engine)() as s:
         yield s
     engine.dispose()
+
+
+@contextmanager
+def office_service(db: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A started app on the SQLite file ``db`` (fake scorer, greedy planner) and an office key's header."""
+    app = create_app(Settings(database_url=f"sqlite:///{db}", model="fake"), scorer_factory=FakeScorer,
+                     planner=greedy_planner)
+    with TestClient(app) as client:
+        with app.state.sessions() as s:
+            _, key = create_key(s, "office", None)
+            s.commit()
+        yield client, {"Authorization": f"Bearer {key}"}

@@ -13,11 +13,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fakes import FakeScorer, greedy_planner
+from tests.api.conftest import office_service
 from tests.matching.record_cases import CASES, DEMAND_CASES, NFC_E, NFD_E, PROFILE_CASES, Case
-from xfd.api.app import create_app
-from xfd.api.security import create_key
-from xfd.api.settings import Settings
 from xfd.matching.readers import RecordError, read_demands, read_profiles
 from xfd.matching.records import format_loc
 
@@ -43,14 +40,8 @@ def through_reader(case: Case, tmp_path: Path) -> tuple[Decision, tuple[str, ...
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory):
-    db = tmp_path_factory.mktemp("parity") / "xfd.db"
-    app = create_app(Settings(database_url=f"sqlite:///{db}", model="fake"),
-                     scorer_factory=FakeScorer, planner=greedy_planner)
-    with TestClient(app) as client:
-        with app.state.sessions() as s:
-            _, key = create_key(s, "office", None)
-            s.commit()
-        yield client, {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with office_service(tmp_path_factory.mktemp("parity") / "xfd.db") as (client, headers):
+        yield client, {**headers, "Content-Type": "application/json"}
 
 
 def _api_error(response: Any, prefix: int) -> tuple[list[Any], str]:

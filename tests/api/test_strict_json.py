@@ -7,25 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.fakes import FakeScorer, greedy_planner
-from xfd.api.app import create_app
-from xfd.api.security import create_key
-from xfd.api.settings import Settings
+from tests.api.conftest import office_service
 
 JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
 def service(tmp_path: Path):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", model="fake"),
-                     scorer_factory=FakeScorer, planner=greedy_planner)
-    with TestClient(app) as client:
-        with app.state.sessions() as s:
-            _, key = create_key(s, "office", None)
-            s.commit()
-        yield client, {"Authorization": f"Bearer {key}"}
+    with office_service(tmp_path / "x.db") as (client, headers):
+        yield client, headers
 
 
 @pytest.mark.parametrize("raw,loc,words", [
