@@ -1,5 +1,6 @@
 """Teacher pages: ``/teacher`` — the teacher's own profile and the teams
-(demands) they serve, with each demand's enterprise-facing details."""
+(demands) they serve, with each demand's enterprise-facing details and a link to
+the team page, where activities are recorded."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -23,4 +24,5 @@ def teacher_home(request: Request, viewer: Teacher, session: SessionDep) -> HTML
     profile = session.get(ProfileRow, pid)
     demands = workflow.teacher_demands(session, viewer.principal)
     teams = {d.id: workflow.team_of(session, d) for d in demands}
-    return page(request, "teacher.html", viewer, profile=profile, demands=demands, teams=teams)
+    return page(request, "teacher.html", viewer, profile=profile, demands=demands, teams=teams,
+                team_ids=workflow.teacher_team_ids(session, viewer.principal))

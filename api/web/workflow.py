@@ -174,3 +174,11 @@ def teacher_demands(session: Session, principal: Principal) -> list[DemandRow]:
         if row is not None and row not in rows:
             rows.append(row)
     return rows
+
+
+def teacher_team_ids(session: Session, principal: Principal) -> dict[str, str]:
+    """Per demand key: the id of the newest team of it this teacher may see (its team page)."""
+    out: dict[str, str] = {}
+    for team in reversed(list(session.scalars(teams.teams_query(session, principal)))):
+        out.setdefault(team.demand_id, team.id)
+    return out

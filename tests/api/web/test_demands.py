@@ -123,6 +123,15 @@ def test_a_teacher_goes_back_to_their_teams_not_to_the_demand_list(client, app) 
     assert 'href="/demands">← 返回需求列表' in client.get("/demands/W1").text
 
 
+def test_the_teacher_page_links_each_team_to_its_team_page(client, app) -> None:
+    """Activities are recorded on the team page: /teacher links there, not only to the demand."""
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    page = client.get("/teacher").text
+    assert f'href="/teams/{team_id}"' in page
+    assert client.get(f"/teams/{team_id}").status_code == 200
+
+
 def test_inferred_disciplines_are_shown_by_name_after_review(client, app, monkeypatch) -> None:
     monkeypatch.setattr(FakeScorer, "required_disciplines",
                         lambda self, demands: [tuple(d.disciplines) if d.disciplines is not None else ("机械工程", "计算机科学与技术")
