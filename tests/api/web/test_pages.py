@@ -11,7 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.api.web.conftest import form_token, login
+from xfd.api import crud
 from xfd.api.storage.models import ApiKey, ProfileRow
+from xfd.matching.readers import validate_profile
 
 
 def _upload(c, name: str, body: bytes):
@@ -47,6 +49,20 @@ def test_import_csv_upserts_and_the_directory_finds_it(client) -> None:
     page = client.get("/directory", params={"kind": "student"}).text
     assert "赵敏" in page and "焊接王" not in page
     assert _upload(client, "people.pdf", b"%PDF").status_code == 422
+
+
+def test_the_directory_sets_a_teams_members_apart_from_its_keywords(client, app) -> None:
+    with app.state.sessions() as s:
+        crud.commit_profiles(s, [validate_profile({"id": "G02", "name": "视觉小分队", "kind": "team",
+                                                   "members": ["T001", "S001"], "keywords": ["机器视觉", "缺陷检测"]})])
+        s.commit()
+    login(client, "office1")
+    page = client.get("/directory", params={"kind": "team"}).text
+    cell = page[page.index("视觉小分队"):]
+    cell = cell[cell.index('data-label="关键词"'): cell.index("</td>", cell.index('data-label="关键词"'))]
+    assert "缺陷检测 成员" not in cell and "缺陷检测成员" not in cell
+    assert "<div>机器视觉、缺陷检测</div>" in cell
+    assert re.search(r'<div[^>]*>成员 <span class="en">Members</span>：T001、S001</div>', cell)
 
 
 def test_proposal_pin_and_swap(client) -> None:
