@@ -170,3 +170,29 @@ def test_report_groups_by_team_and_teacher_show_names_beside_ids(app, client):
     assert re.search(rf"钢板缺陷机器视觉检测 <span[^>]*>{re.escape(team_id)}</span>", page)
     page = client.get(f"/reports?semester={SEMESTER}&by=county").text
     assert "城关区" in page
+
+
+def test_report_table_headers_are_chinese_with_english(app, client):
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    _logged_activity(client, team_id)
+    login(client, "office1")
+    page = client.get(f"/reports?semester={SEMESTER}&by=college").text
+    head = page[page.index("<thead>"): page.index("</thead>")]
+    headers = re.findall(r"<th>(.*?)</th>", head)
+    assert len(headers) == 12
+    for th in headers:
+        assert re.search(r'[\u4e00-\u9fff].* <span class="en">[A-Za-z]', th), th
+    assert '学院 <span class="en">College</span>' in head and '得分 <span class="en">Score</span>' in head
+
+
+def test_an_activity_without_participants_is_refused_beside_the_field(app, client):
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    token = form_token(client, f"/teams/{team_id}")
+    bad = client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "2026-04-01", "kind": "visit",
+                                                            "hours": "2", "note": "无人参加"})
+    assert bad.status_code == 422 and status(app) == "teamed"
+    fieldset = bad.text[bad.text.index('name="participant"'):bad.text.index('id="a-note"')]
+    assert '<p class="field-error">至少需要一名参加人员 at least one participant is required</p>' in fieldset
+    assert 'name="participant" value="T001" checked' not in bad.text and "无人参加</textarea>" in bad.text
