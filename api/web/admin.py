@@ -25,11 +25,21 @@ def _users_page(request: Request, viewer: Viewer, session: SessionDep, status_co
                 roles=accounts.ROLES, role_names=accounts.ROLE_NAMES_ZH, values=context.pop("values", {}), **context)
 
 
-def _beside(field: str, message: str) -> str:
+#: the form fields (Chinese, English label) of each page the command-line flags of the shared checks name
+USER_LABELS = {"enterprise": ("企业编号", "Enterprise id"), "profile": ("教师编号", "Teacher profile id")}
+KEY_LABELS = {"enterprise": ("企业编号", "Enterprise id"), "profile": ("人员编号", "Profile id")}
+
+
+def _beside(field: str, message: str, labels: dict[str, tuple[str, str]]) -> str:
     """``message`` as shown beside ``field``: without the argument name the CLI's one-line error starts
-    with (``enterprise: 企业编号无效 …`` -> ``企业编号无效 …``), so it reads Chinese first."""
+    with (``enterprise: 企业编号无效 …`` -> ``企业编号无效 …``), so it reads Chinese first; and a form
+    field named where the CLI names its flag (``企业账号需要 --enterprise ID`` -> ``企业账号需要填写“企业编号”``)."""
     rest = message.removeprefix(field)
-    return rest.lstrip(": ") if rest != message and rest[:1] in (":", " ") else message
+    text = rest.lstrip(": ") if rest != message and rest[:1] in (":", " ") else message
+    for name, (zh, en) in labels.items():
+        flag = f"--{name} ID"
+        text = text.replace(f"needs {flag}", f"needs the “{en}” field").replace(f"需要 {flag}", f"需要填写“{zh}”")
+    return text
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -49,7 +59,7 @@ def create_user(request: Request, viewer: AdminForm, session: SessionDep, role: 
     except accounts.AccountError as exc:
         session.rollback()
         values = {"role": role, "username": username, "enterprise": enterprise, "profile": profile, "display_name": display_name}
-        return _users_page(request, viewer, session, 422, values=values, errors={exc.field: _beside(exc.field, str(exc))})
+        return _users_page(request, viewer, session, 422, values=values, errors={exc.field: _beside(exc.field, str(exc), USER_LABELS)})
     session.commit()
     return RedirectResponse("/admin/users?done=created", status_code=303)
 
@@ -95,7 +105,7 @@ def create_key(request: Request, viewer: AdminForm, session: SessionDep, role: T
         message = str(exc)
         field = next((f for f in KEY_FIELDS if message.startswith(f)), "role")
         values = {"role": role, "enterprise": enterprise, "profile": profile, "note": note}
-        return _keys_page(request, viewer, session, 422, errors={field: _beside(field, message)}, values=values)
+        return _keys_page(request, viewer, session, 422, errors={field: _beside(field, message, KEY_LABELS)}, values=values)
     return _keys_page(request, viewer, session, created=(row, plaintext))
 
 

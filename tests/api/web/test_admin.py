@@ -84,6 +84,28 @@ def test_an_admin_form_error_beside_its_field_starts_in_chinese(client, page, fo
 
 
 @pytest.mark.parametrize(("page", "form", "field", "says"), [
+    ("/admin/keys", {"role": "enterprise"}, "enterprise", "企业密钥需要填写“企业编号” (an enterprise key needs the “Enterprise id” field)"),
+    ("/admin/keys", {"role": "teacher"}, "profile", "教师密钥需要填写“人员编号” (a teacher key needs the “Profile id” field)"),
+    ("/admin/users", {"role": "enterprise", "username": "e9"}, "enterprise", "企业账号需要填写“企业编号”"),
+    ("/admin/users", {"role": "teacher", "username": "t9"}, "profile", "教师账号需要填写“教师编号”"),
+])
+def test_an_admin_form_error_names_the_form_field_not_the_cli_flag(client, page, form, field, says) -> None:
+    """The shared checks name ``--enterprise ID`` (the CLI's flag); on the page the field is named."""
+    login(client, "admin1")
+    token = form_token(client, page)
+    r = client.post(page, data={"csrf_token": token, "password": "correct-horse-9", **form})
+    assert r.status_code == 422
+    at = r.text.index(f'id="{field}"')
+    err = r.text[at: r.text.index("</div>", at)]
+    assert says in err and "--" not in err, err
+
+
+def test_the_cli_messages_keep_naming_the_flags(client) -> None:
+    with pytest.raises(accounts.AccountError, match="--enterprise ID"), client.app.state.sessions() as s:
+        accounts.create_user(s, "enterprise", "e9", "correct-horse-9")
+
+
+@pytest.mark.parametrize(("page", "form", "field", "says"), [
     ("/admin/keys", {"role": "enterprise", "enterprise": "E\x0001"}, "enterprise", "企业编号无效"),
     ("/admin/keys", {"role": "teacher", "profile": "T\x0001"}, "profile", "人员编号无效"),
     ("/admin/keys", {"role": "office", "note": "备注\x00"}, "note", "非法字符"),
