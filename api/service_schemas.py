@@ -9,12 +9,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, get_type_hints
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from xfd.api.schemas import Id, _In
 from xfd.matching.performance import ReportRow
+from xfd.matching.record_fields import invalid, show
 
 Note = Annotated[str, Field(max_length=5000)]
+
+
+def _participants(ids: list[str]) -> list[str]:
+    """At least one participant, none named twice (ids as normalised, so ``Ｔ001`` repeats ``T001``)."""
+    if not ids:
+        raise invalid("至少需要一名参加人员 at least one participant is required")
+    seen: set[str] = set()
+    for k, pid in enumerate(ids):
+        if pid in seen:
+            raise invalid(f"参加人员重复 participant {show(pid)} is listed twice (item {k})")
+        seen.add(pid)
+    return ids
+
+
+Participants = Annotated[list[Id], Field(max_length=100), AfterValidator(_participants)]
 ActivityKind = Literal["visit", "on-site", "training", "online", "other"]
 ACTIVITY_KINDS: tuple[str, ...] = ("visit", "on-site", "training", "online", "other")
 GroupBy = Literal["team", "teacher", "college", "county"]
@@ -44,12 +60,13 @@ class MemberPublic(BaseModel):
 
 
 class ActivityCreate(_In):
-    """One service activity of a team; ``participants`` must be members of the team."""
+    """One service activity of a team; ``participants`` (required, at least one, no repeats) must be
+    members of the team."""
 
     date: dt.date
     kind: ActivityKind
     hours: Annotated[float, Field(strict=True, ge=0.0, le=1000.0, allow_inf_nan=False)]
-    participants: Annotated[list[Id], Field(max_length=100)] = []
+    participants: Participants
     note: Note = ""
 
 
