@@ -109,6 +109,9 @@ class ApiKey(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     revoked: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the single-use id of the ``/admin/keys`` form this key was created from (migration 0009):
+    #: a re-submission of that form creates no second key; NULL for CLI and API keys
+    form_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
 
 
 class AssignmentRun(Base):

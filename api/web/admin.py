@@ -3,12 +3,14 @@
 ``xfd.api.crud``, the same functions ``xfd users`` and ``xfd keys`` call."""
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from xfd.api import accounts, crud
+from xfd.api.crud.keys import FormAlreadySubmitted
 from xfd.api.deps import SessionDep
 from xfd.api.security import KeyError_
 from xfd.api.web.auth import PageError, Viewer, csrf_for, require
@@ -80,8 +82,10 @@ def disable_user(username: str, viewer: AdminForm, session: SessionDep, enable: 
 
 
 def _keys_page(request: Request, viewer: Viewer, session: SessionDep, status_code: int = 200, **context: object) -> HTMLResponse:
+    """The keys page; its form carries a fresh single-use ``form_id`` (a re-submission creates no second key)."""
     return page(request, "keys.html", viewer, status_code=status_code, keys=crud.list_keys(session), roles=accounts.ROLES,
-                role_names=accounts.ROLE_NAMES_ZH, **{"created": None, "error": "", "errors": {}, "values": {}, **context})
+                role_names=accounts.ROLE_NAMES_ZH, form_id=secrets.token_urlsafe(24),
+                **{"created": None, "error": "", "errors": {}, "values": {}, **context})
 
 
 #: the argument a ``KeyError_`` message starts with -> the form field it is shown beside
@@ -95,11 +99,16 @@ def keys(request: Request, viewer: Admin, session: SessionDep) -> HTMLResponse:
 
 @router.post("/admin/keys", response_class=HTMLResponse)
 def create_key(request: Request, viewer: AdminForm, session: SessionDep, role: Text, enterprise: Text = "",
-               profile: Text = "", note: Text = "") -> HTMLResponse:
+               profile: Text = "", note: Text = "", form_id: Annotated[str, Form(max_length=64)] = "") -> HTMLResponse:
     """A new key (shown once), checked as ``xfd keys create`` checks it: a teacher key needs the id
-    of a stored teacher's profile."""
+    of a stored teacher's profile.  The form's ``form_id`` creates one key: the same form sent again
+    (the browser re-posts it when the page is refreshed) is a 409 with the keys page and no new key."""
     try:
-        row, plaintext = crud.create_key(session, role, enterprise or None, note, profile or None, known_teacher=True)
+        row, plaintext = crud.create_key(session, role, enterprise or None, note, profile or None, known_teacher=True,
+                                         form_id=form_id or None)
+    except FormAlreadySubmitted as exc:
+        session.rollback()
+        return _keys_page(request, viewer, session, 409, error=str(exc))
     except KeyError_ as exc:
         session.rollback()
         message = str(exc)

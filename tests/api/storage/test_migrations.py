@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.script import ScriptDirectory
 
 from tests.fakes import reset_database
@@ -107,4 +108,37 @@ def test_a_migration_waits_for_the_postgresql_lock_holder() -> None:
         assert done.is_set() and _version(PG_URL) == [HEAD]
     finally:
         holder.dispose()
+        engine.dispose()
+
+
+def _to(engine: sa.Engine, revision: str, down: bool = False) -> None:
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_0009_adds_a_unique_nullable_form_id_to_api_keys(tmp_path: Path) -> None:
+    """Keys stored before 0009 keep working (form_id NULL, any number of them); one form id
+    names at most one key; the downgrade drops the column."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    insert = ("INSERT INTO api_keys (key_hash, prefix, role, note, revoked, created_at{}) "
+              "VALUES (:h, 'xfd_1', 'office', '', 0, CURRENT_TIMESTAMP{})")
+    try:
+        _to(engine, "0008")
+        with engine.begin() as conn:
+            conn.execute(sa.text(insert.format("", "")), {"h": "old"})
+        _to(engine, "0009")
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT form_id FROM api_keys")).scalars().all() == [None]
+            conn.execute(sa.text(insert.format("", "")), {"h": "cli"})  # a second NULL does not clash
+            conn.execute(sa.text(insert.format(", form_id", ", :f")), {"h": "web1", "f": "form-a"})
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text(insert.format(", form_id", ", :f")), {"h": "web2", "f": "form-a"})
+        _to(engine, "0008", down=True)
+        with engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("api_keys")}
+            assert "form_id" not in columns
+            assert conn.execute(sa.text("SELECT count(*) FROM api_keys")).scalar_one() == 3
+    finally:
         engine.dispose()

@@ -37,6 +37,26 @@ def test_a_teacher_key_is_bound_to_its_profile_and_works(client, app) -> None:
     assert client.get("/v1/teams", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
+def test_refreshing_the_page_after_creating_a_key_creates_no_second_key(client, app) -> None:
+    """The browser re-posts the form on a refresh: the form's single-use id finds the key it made."""
+    login(client, "admin1")
+    page = client.get("/admin/keys").text
+    form = {"csrf_token": form_token(client, "/admin/keys"), "role": "office", "note": "刷新",
+            "form_id": re.search(r'name="form_id" value="([^"]+)"', page).group(1)}
+    before = _keys(app)
+    first = client.post("/admin/keys", data=form)
+    assert first.status_code == 200 and "<code>xfd_" in first.text and _keys(app) == before + 1
+    again = client.post("/admin/keys", data=form)
+    assert again.status_code == 409 and "<code>xfd_" not in again.text
+    assert "此表单已提交" in again.text and "this form was already submitted" in again.text
+    assert _keys(app) == before + 1
+    with app.state.sessions() as s:
+        assert s.scalar(select(ApiKey.form_id).where(ApiKey.note == "刷新")) == form["form_id"]
+    fresh = re.search(r'name="form_id" value="([^"]+)"', first.text).group(1)  # the page after a key: a new form
+    assert fresh != form["form_id"]
+    assert client.post("/admin/keys", data={**form, "form_id": fresh}).status_code == 200 and _keys(app) == before + 2
+
+
 @pytest.mark.parametrize(("form", "field", "says"), [
     ({"role": "teacher"}, "profile", "教师密钥需要"),
     ({"role": "teacher", "profile": "T 001"}, "profile", "人员编号无效"),
