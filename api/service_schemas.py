@@ -7,15 +7,31 @@ teams and outcomes"; units: hours, yuan, satisfaction 1–5.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal, get_type_hints
 
 from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from xfd.api.schemas import Id, _In
 from xfd.matching.performance import ReportRow
-from xfd.matching.record_fields import invalid, show
+from xfd.matching.record_fields import check_text, invalid, show
 
-Note = Annotated[str, Field(max_length=5000)]
+NOTE_CHARS = 5000
+_C1_RE = re.compile("[\x80-\x9f]")
+
+
+def _note(value: str) -> str:
+    """A note, comment or other text typed by a person: the text rule of the records
+    (``matching.record_fields.check_text``: line breaks and tabs are fine, other C0 control
+    characters and DEL are not) and no C1 control character (U+0080–U+009F) either."""
+    check_text(value, NOTE_CHARS)
+    bad = _C1_RE.search(value)
+    if bad:
+        raise invalid(f"含有非法字符 contains an invalid character U+{ord(bad.group()):04X}")
+    return value
+
+
+Note = Annotated[str, Field(max_length=NOTE_CHARS), AfterValidator(_note)]
 
 
 def _participants(ids: list[str]) -> list[str]:

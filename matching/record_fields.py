@@ -96,6 +96,13 @@ def _check_chars(s: str, limit: int) -> str:
     return s
 
 
+def check_text(s: str, limit: int) -> str:
+    """``s`` when it meets the rule of every text field here (at most ``limit`` characters; no
+    control character but tab, line feed and carriage return; no lone surrogate), else
+    :func:`invalid` with a Chinese + English reason.  For text bodies outside the records."""
+    return _check_chars(s, limit)
+
+
 def _scalar_str(value: Any, limit: int, what: str) -> str:
     """A str, int or finite float as (unstripped) text; ``what`` names the expectation."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):

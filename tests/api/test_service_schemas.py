@@ -15,7 +15,7 @@ from xfd.api.app import create_app
 from xfd.api.crud import lifecycle
 from xfd.api.crud.teams import store_team
 from xfd.api.security import create_key
-from xfd.api.service_schemas import ActivityCreate
+from xfd.api.service_schemas import ActivityCreate, OutcomeCreate, RatingCreate
 from xfd.api.settings import Settings
 from xfd.matching.readers import validate_demand, validate_profile
 
@@ -83,3 +83,31 @@ def test_post_activity_refuses_no_participant_and_a_repeated_one(service):
     r = client.post(url, json=ACTIVITY, headers=office)
     assert r.status_code in (200, 201), r.text
     assert r.json()["participants"] == ["T001", "S004"]
+
+
+NOTES = [(OutcomeCreate, {"solved": True, "contract_amount": 150000}, "note"),
+         (OutcomeCreate, {"solved": True}, "other"),
+         (RatingCreate, {"satisfaction": 5}, "comment"),
+         (ActivityCreate, ACTIVITY, "note")]
+
+
+@pytest.mark.parametrize("model,body,field", NOTES)
+@pytest.mark.parametrize("char", ["\x01", "\x07", "\x0b", "\x1b", "\x7f", "\x85", "\x9f"])
+def test_notes_refuse_control_characters(model, body, field, char):
+    loc, msg = _problem(model, {**body, field: f"验收{char}通过"})
+    assert loc == (field,) and msg == f"含有非法字符 contains an invalid character U+{ord(char):04X}"
+
+
+@pytest.mark.parametrize("model,body,field", NOTES)
+def test_notes_keep_line_breaks_and_tabs(model, body, field):
+    text = "第一行\n第二行\r\n\t缩进 indented  "
+    assert getattr(model.model_validate({**body, field: text}), field) == text
+
+
+def test_outcome_and_rating_routes_name_the_field(service):
+    client, office, team_id = service
+    assert client.post(f"/v1/teams/{team_id}/activities", json=ACTIVITY, headers=office).status_code == 201
+    r = client.post("/v1/demands/W1/outcome", json={"solved": True, "note": "验收\x1b[31m通过"}, headers=office)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "note"]
+    assert "U+001B" in r.json()["detail"][0]["msg"] and r.json()["detail"][0]["msg"].startswith("含有非法字符")
+    assert client.post("/v1/demands/W1/outcome", json={"solved": True, "note": "验收\n通过"}, headers=office).status_code == 201
