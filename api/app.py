@@ -56,6 +56,18 @@ def mount_offline_docs(app: FastAPI) -> None:
         )
 
 
+#: a body FastAPI did not decode as JSON (no ``application/json`` content type): it validates the raw bytes
+BODY_NOT_JSON = "请求体应为 JSON 对象 body must be a JSON object (Content-Type: application/json)"
+
+
+def _body_msg(error: dict) -> str:
+    """``error_text`` of one validation error; a whole body that arrived as bytes (not sent as
+    JSON) gets :data:`BODY_NOT_JSON` rather than a message quoting the bytes' repr."""
+    if tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), (bytes, bytearray)):
+        return BODY_NOT_JSON
+    return error_text(error)
+
+
 def install_domain_error_handlers(app: FastAPI) -> None:
     """Answer ``xfd.api.errors`` exceptions (raised by ``xfd.api.crud``) as HTTP errors:
     ``NotFound`` 404, ``Forbidden`` 403, ``Conflict`` 409, ``FieldInvalid`` 422 in
@@ -143,7 +155,7 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's body, minus the echoed "input"/"ctx" (may hold NaN or megabytes); "msg" Chinese + English
-        detail = [{"loc": list(e.get("loc", ())), "msg": error_text(e), "type": str(e.get("type", ""))}
+        detail = [{"loc": list(e.get("loc", ())), "msg": _body_msg(e), "type": str(e.get("type", ""))}
                   for e in exc.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
 
