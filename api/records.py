@@ -12,12 +12,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from pydantic import ValidationError
+
 from xfd.api.storage.models import DemandRow, ProfileRow
 from xfd.matching.readers import RecordError, validate_demand, validate_profile
+from xfd.matching.records import DemandCreate
 from xfd.matching.types import Demand, Document, Profile
 
 __all__ = [
-    "validate_profile", "validate_demand", "record_error_type",
+    "validate_profile", "validate_demand", "record_error_type", "demand_errors",
     "profile_fields", "profile_from_row", "profile_public",
     "demand_fields", "demand_from_row", "demand_public",
 ]
@@ -31,6 +34,16 @@ _DEMAND_BOUNDS = ("team_size", "students")
 def record_error_type() -> type[Exception]:
     """``matching.readers.RecordError``."""
     return RecordError
+
+
+def demand_errors(obj: Any) -> list[dict[str, Any]]:
+    """Every problem of a demand record at once (pydantic's errors: ``loc``, ``type``, ``msg``,
+    ``ctx``), the checks of :func:`validate_demand`; ``[]`` when it is valid (a form shows them all)."""
+    try:
+        DemandCreate.model_validate(obj)
+    except ValidationError as exc:
+        return list(exc.errors(include_url=False, include_input=False))
+    return []
 
 
 def _thaw(value: Any) -> Any:

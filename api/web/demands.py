@@ -24,7 +24,7 @@ from xfd.api import crud
 from xfd.api.deps import EngineDep, SessionDep
 from xfd.api.engine import MatchEngine
 from xfd.api.errors import Conflict, FieldInvalid
-from xfd.api.records import record_error_type, validate_demand
+from xfd.api.records import demand_errors, record_error_type, validate_demand
 from xfd.api.storage.models import DemandRow
 from xfd.api.web import messages, workflow
 from xfd.api.web.auth import Viewer, csrf_for, require
@@ -150,6 +150,9 @@ def submit_demand(
     if industry and industry not in dict(industry_sections()):
         errors["industry"] = f"未知行业门类 unknown GB/T 4754 section {industry!r}"
     raw = _raw_demand(viewer, {**values, **sizes})
+    # every field's problem at once, beside its field (the form's own checks above come first)
+    for field, text in messages.all_errors(demand_errors(raw), FIELD_OF, default="title").items():
+        errors.setdefault(field, text)
     demand = None
     if not errors:
         try:

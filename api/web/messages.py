@@ -4,7 +4,9 @@ Pydantic reports problems in English only (``Input should be greater than or
 equal to 0``); :func:`error_text` gives the common error types (number parsing,
 bounds, missing, choices, dates, lengths) a Chinese + English text, and
 :func:`first_error` / :func:`parse` turn a failed check into a
-``FieldInvalid`` naming the form field, which the pages show beside that field.
+``FieldInvalid`` naming the form field, which the pages show beside that field;
+a form checked as a whole record shows every field's problem at once
+(:func:`all_errors`, :func:`every_error` -> :class:`FormInvalid`).
 """
 from __future__ import annotations
 
@@ -96,6 +98,46 @@ def first_error(exc: ValidationError, loc_prefix: tuple[str, ...] = ("form",)) -
     """The first problem of ``exc`` as a ``FieldInvalid`` at ``loc_prefix + loc`` with Chinese + English text."""
     first = exc.errors()[0]
     return FieldInvalid([*loc_prefix, *first.get("loc", ())], error_text(first))
+
+
+class FormInvalid(FieldInvalid):
+    """Every problem of a form checked as a whole record: ``fields`` maps each form field to its
+    text (the first problem of each); ``loc``/``message`` are the first problem's, as ``FieldInvalid``'s."""
+
+    def __init__(self, fields: Mapping[str, str], loc_prefix: tuple[str, ...] = ("form",)) -> None:
+        self.fields = dict(fields)
+        first = next(iter(self.fields.items()), ("", "输入有误 invalid input"))
+        super().__init__([*loc_prefix, first[0]] if first[0] else list(loc_prefix), first[1])
+
+
+def field_path(error: Mapping[str, Any]) -> str:
+    """The field an error is about with its item index: ``team_size[0]``, ``participants[1]``, ``title``."""
+    names = [x for x in error.get("loc", ()) if str(x) not in SOURCES]
+    if not names:
+        return ""
+    return f"{names[0]}[{names[1]}]" if len(names) > 1 and isinstance(names[1], int) else str(names[0])
+
+
+def all_errors(errors: list[Mapping[str, Any]], fields: Mapping[str, str] | None = None, default: str = "") -> dict[str, str]:
+    """Every field's problem at once: form field -> Chinese + English text (the first problem of each).
+
+    ``fields`` renames record fields to the form fields they are typed in (``team_size[0]`` ->
+    ``team_min``; an unindexed name is tried as well); a whole-record problem (no field) goes to
+    ``default``."""
+    fields = fields or {}
+    out: dict[str, str] = {}
+    for error in errors:
+        path = field_path(error)
+        base = path.split("[", 1)[0]
+        name = fields.get(path) or fields.get(base) or base or default
+        out.setdefault(name, error_text(error))
+    return out
+
+
+def every_error(exc: ValidationError, loc_prefix: tuple[str, ...] = ("form",),
+                fields: Mapping[str, str] | None = None) -> FormInvalid:
+    """All problems of ``exc`` as a :class:`FormInvalid` (each field's error shown beside it at once)."""
+    return FormInvalid(all_errors(list(exc.errors()), fields), loc_prefix)
 
 
 def summary(errors: list[Mapping[str, Any]], limit: int = 5) -> str:

@@ -40,23 +40,33 @@ DONE = {"activity": "服务活动已记录。 Activity logged.", "outcome": "成
         "rating": "感谢评价！ Thank you for the rating."}
 
 
-def _checked(model: type, values: dict[str, Any]) -> Any:
-    """``values`` through the API's schema; the first problem is a ``FieldInvalid`` naming the form field."""
+def _checked(model: type, values: dict[str, Any], errors: dict[str, str] | None = None) -> Any:
+    """``values`` through the API's schema, the whole form at once: the problems already found
+    (``errors``: the typed numbers) and every field's problem of the schema are one
+    ``messages.FormInvalid``, each shown beside its field."""
+    found = dict(errors or {})
     try:
-        return model.model_validate(values)
+        checked = model.model_validate(values)
     except ValidationError as exc:
-        raise messages.first_error(exc) from None
+        for field, text in messages.all_errors(list(exc.errors())).items():
+            found.setdefault(field, text)
+    if found:
+        raise messages.FormInvalid(found)
+    return checked
 
 
-def _number(raw: str, field: str, integer: bool = False, required: bool = False) -> float | int:
-    """A number typed in a form (blank: 0, or "required" when ``required``); Chinese + English errors."""
+def _number(raw: str, field: str, errors: dict[str, str], integer: bool = False, required: bool = False) -> float | int:
+    """A number typed in a form (blank: 0, or "required" when ``required``); a bad one is 0 with its
+    Chinese + English error in ``errors`` (the rest of the form is still checked)."""
     text = (raw or "").strip()
     if not text and required:
-        raise FieldInvalid(["form", field], messages.error_text({"type": "missing"}))
+        errors[field] = messages.error_text({"type": "missing"})
+        return 0
     try:
         return int(text or "0") if integer else float(text or "0")
     except ValueError:
-        raise FieldInvalid(["form", field], messages.error_text({"type": "int_parsing" if integer else "float_parsing"})) from None
+        errors[field] = messages.error_text({"type": "int_parsing" if integer else "float_parsing"})
+        return 0
 
 
 def _profiles(session: Session, ids: list[str]) -> dict[str, ProfileRow]:
@@ -105,12 +115,12 @@ def team_page(request: Request, team_id: str, viewer: Anyone, session: SessionDe
 
 def _form_failed(request: Request, session: Session, viewer: Viewer, team_id: str, form: str, exc: FieldInvalid,
                  values: dict[str, Any]) -> HTMLResponse:
-    """The team page again (422) with the form's values and the error beside the field it names."""
+    """The team page again (422) with the form's values and each error beside the field it names."""
     session.rollback()
     names = [str(x) for x in exc.loc if str(x) not in ("body", "form")]
-    field = names[0] if names else form
+    fields = exc.fields if isinstance(exc, messages.FormInvalid) else {names[0] if names else form: exc.message}
     context = _team_context(session, viewer, team_id)
-    context.update(errors={"form": form, field: exc.message}, values=values)
+    context.update(errors={"form": form, **fields}, values=values)
     return page(request, "team.html", viewer, status_code=422, **context)
 
 
@@ -129,7 +139,8 @@ def post_activity(
     values = {"date": date, "kind": kind, "hours": hours, "participants": participant, "note": note}
     try:
         given = {k: v for k, v in values.items() if not (k in ("date", "kind") and not v.strip())}  # blank: "required"
-        act = _checked(ActivityCreate, {**given, "hours": _number(hours, "hours", required=True)})
+        errors: dict[str, str] = {}
+        act = _checked(ActivityCreate, {**given, "hours": _number(hours, "hours", errors, required=True)}, errors)
         crud_service.add_activity(session, viewer.principal, team_id, act.date, act.kind, act.hours, act.participants,
                                   act.note)
     except FieldInvalid as exc:
@@ -152,11 +163,13 @@ def post_outcome(
     team = crud_teams.visible_team(session, viewer.principal, team_id)
     values = {"solved": solved, "contract_amount": contract_amount, "patents": patents, "papers": papers, "note": note}
     try:
+        errors: dict[str, str] = {}
         if solved not in ("yes", "no"):
-            raise FieldInvalid(["form", "solved"], "请选择“已解决”或“未解决” choose solved or unsolved")
+            errors["solved"] = "请选择“已解决”或“未解决” choose solved or unsolved"
         out = _checked(OutcomeCreate, {"solved": solved == "yes", "note": note,
-                                       "contract_amount": _number(contract_amount, "contract_amount"),
-                                       "patents": _number(patents, "patents", True), "papers": _number(papers, "papers", True)})
+                                       "contract_amount": _number(contract_amount, "contract_amount", errors),
+                                       "patents": _number(patents, "patents", errors, True),
+                                       "papers": _number(papers, "papers", errors, True)}, errors)
         row = session.get(DemandRow, team.demand_id)
         crud_service.add_outcome(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal), out.solved,
                                  out.contract_amount, out.patents, out.papers, out.other, out.note)
@@ -177,7 +190,9 @@ def post_rating(
     team = crud_teams.visible_team(session, viewer.principal, team_id)
     values = {"satisfaction": satisfaction, "comment": comment}
     try:
-        rating = _checked(RatingCreate, {"satisfaction": _number(satisfaction, "satisfaction", True, required=True), "comment": comment})
+        errors: dict[str, str] = {}
+        rating = _checked(RatingCreate, {"satisfaction": _number(satisfaction, "satisfaction", errors, True, required=True),
+                                         "comment": comment}, errors)
         row = session.get(DemandRow, team.demand_id)
         crud_service.add_rating(session, viewer.principal, crud_teams.public_demand_id(row, viewer.principal),
                                 rating.satisfaction, rating.comment)

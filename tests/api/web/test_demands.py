@@ -65,6 +65,28 @@ def test_a_team_size_maximum_below_the_minimum_says_so_beside_the_maximum(client
     assert _count(app) == before
 
 
+def test_every_field_error_of_the_demand_form_is_shown_at_once(client, app) -> None:
+    """The form's own checks (title, team size) and the record's (the id) together, each beside its
+    field, not only the first one."""
+    login(client, "office1")
+    before = _count(app)
+    r = _new(client, title="", enterprise="", id="D 1", team_min="abc", team_max="60")
+    assert r.status_code == 422
+    assert _field_error(r.text, "title").startswith("请填写标题")
+    assert _field_error(r.text, "enterprise").startswith("请填写企业编号")
+    assert _field_error(r.text, "id").startswith("id 不能含空白") and "whitespace" in _field_error(r.text, "id")
+    assert _field_error(r.text, "team_min").startswith("应为整数 must be a whole number")
+    assert _field_error(r.text, "team_max").startswith("不能大于 50 must be at most 50")
+    assert _count(app) == before
+
+
+def test_record_errors_of_several_fields_are_all_shown(client, app) -> None:
+    login(client, "ent1")
+    r = _new(client, id="D 1", team_min="2", team_max="3", county="城关区\x00")
+    assert r.status_code == 422
+    assert _field_error(r.text, "id") != "" and _field_error(r.text, "county") != ""
+
+
 def test_reusing_the_id_of_a_demand_past_review_is_a_field_error_naming_its_state(client, app) -> None:
     login(client, "ent1")
     r = _new(client, id="D001")

@@ -79,3 +79,15 @@ def test_the_summary_of_a_malformed_request_names_each_field() -> None:
     errors = [{"type": "greater_than_equal", "loc": ("query", "page"), "msg": "…", "ctx": {"ge": 1}},
               {"type": "missing", "loc": ("form", "title"), "msg": "…"}]
     assert messages.summary(errors) == "输入有误 invalid input — page: 不能小于 1 must be at least 1; title: 必填 this field is required"
+
+
+def test_all_errors_gives_every_field_its_first_error_renamed_to_the_form_field() -> None:
+    errors = [{"type": "missing", "loc": ("body", "date")}, {"type": "int_parsing", "loc": ("team_size", 0)},
+              {"type": "less_than_equal", "loc": ("team_size", 1), "ctx": {"le": 50}},
+              {"type": "missing", "loc": ("date",)}, {"type": "value_error", "loc": (), "msg": "Value error, 整体有误 whole"}]
+    fields = {"team_size[0]": "team_min", "team_size": "team_max"}
+    assert messages.all_errors(errors, fields, default="title") == {
+        "date": "必填 this field is required", "team_min": "应为整数 must be a whole number",
+        "team_max": "不能大于 50 must be at most 50", "title": "整体有误 whole"}
+    exc = messages.FormInvalid({"hours": "必填 this field is required", "kind": "x"})
+    assert exc.loc == ["form", "hours"] and exc.message == "必填 this field is required" and len(exc.fields) == 2

@@ -172,6 +172,39 @@ def test_report_groups_by_team_and_teacher_show_names_beside_ids(app, client):
     assert "城关区" in page
 
 
+def _errors_in(html: str, start: str, end: str) -> list[str]:
+    at = html.index(start)
+    return re.findall(r'<p class="field-error">([^<]*)</p>', html[at: html.index(end, at)])
+
+
+def test_every_field_error_of_a_team_form_is_shown_at_once(app, client):
+    """A blank date, unreadable hours and no participant: three errors beside their fields, not only the first."""
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    token = form_token(client, f"/teams/{team_id}")
+    r = client.post(f"/teams/{team_id}/activities", data={"csrf_token": token, "date": "", "kind": "visit",
+                                                          "hours": "abc", "note": "记录甲"})
+    assert r.status_code == 422
+    html = r.text
+    assert re.search(r'id="a-date"[^>]*>\s*<p class="field-error">必填', html)
+    assert re.search(r'id="a-hours"[^>]*>\s*<p class="field-error">应为数字', html)
+    assert len(_errors_in(html, 'id="a-date"', 'id="a-note"')) == 3, _errors_in(html, 'id="a-date"', 'id="a-note"')
+    assert "记录甲</textarea>" in html and status(app) == "teamed"
+
+
+def test_every_field_error_of_the_outcome_form_is_shown_at_once(app, client):
+    team_id = teamed_demand(app)
+    login(client, "teacher1")
+    _logged_activity(client, team_id)
+    token = form_token(client, f"/teams/{team_id}")
+    r = client.post(f"/teams/{team_id}/outcome", data={"csrf_token": token, "contract_amount": "-5", "patents": "x",
+                                                       "papers": "0"})
+    assert r.status_code == 422
+    errs = _errors_in(r.text, "问题是否解决", 'id="o-note"')
+    assert len(errs) == 3 and errs[0].startswith("请选择") and errs[1].startswith("不能小于 0") and errs[2].startswith("应为整数"), errs
+    assert status(app) == "in_service"
+
+
 def test_report_table_headers_are_chinese_with_english(app, client):
     team_id = teamed_demand(app)
     login(client, "teacher1")
