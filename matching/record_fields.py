@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .types import PROFILE_KINDS
@@ -340,7 +340,10 @@ RequiredDisciplines = Annotated[
     list[_Term] | None, BeforeValidator(_split_or_none(MAX_REQUIRED_DISCIPLINES)),
     AfterValidator(lambda v: None if v is None else _unique(v)),
     Field(description="null/absent: inferred; []: no discipline required")]
-Bounds = tuple[int, int]
+#: a pair [min, max]; its JSON Schema says "two integers" without ``prefixItems`` (both
+#: positions are integers; validators that rewrite prefixItems for OpenAPI 3.0 read it alike)
+Bounds = Annotated[tuple[int, int], WithJsonSchema({"type": "array", "items": {"type": "integer"},
+                                                   "minItems": 2, "maxItems": 2})]
 TeamSize = Annotated[Bounds | None, BeforeValidator(_bounds(1)), Field(description="[min, max] members")]
 Students = Annotated[Bounds | None, BeforeValidator(_bounds(0)), Field(description="[min, max] students; [0, 0]: teachers only")]
 Capacity = Annotated[int | None, BeforeValidator(_int_in(0, MAX_CAPACITY, "应为非负整数 must be a non-negative integer", True))]
