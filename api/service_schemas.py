@@ -35,9 +35,8 @@ Note = Annotated[str, Field(max_length=NOTE_CHARS), AfterValidator(_note)]
 
 
 def _participants(ids: list[str]) -> list[str]:
-    """At least one participant, none named twice (ids as normalised, so ``Ｔ001`` repeats ``T001``)."""
-    if not ids:
-        raise invalid("至少需要一名参加人员 at least one participant is required")
+    """No participant named twice (ids as normalised, so ``Ｔ001`` repeats ``T001``); none at all is
+    allowed (an office call, a remote consultation recorded by the office)."""
     seen: set[str] = set()
     for k, pid in enumerate(ids):
         if pid in seen:
@@ -76,13 +75,12 @@ class MemberPublic(BaseModel):
 
 
 class ActivityCreate(_In):
-    """One service activity of a team; ``participants`` (required, at least one, no repeats) must be
-    members of the team."""
+    """One service activity of a team; ``participants`` (each once) must be members of the team."""
 
     date: dt.date
     kind: ActivityKind
     hours: Annotated[float, Field(strict=True, ge=0.0, le=1000.0, allow_inf_nan=False)]
-    participants: Participants
+    participants: Participants = []
     note: Note = ""
 
 
