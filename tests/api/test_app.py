@@ -7,23 +7,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fakes import FakeScorer, greedy_planner
-from xfd.api.app import BODY_NOT_JSON, create_app
-from xfd.api.security import create_key
-from xfd.api.settings import Settings
+from tests.api.conftest import office_service
+from xfd.api.app import BODY_NOT_JSON
 
 RAW = b'{"id": "D1", "enterprise": "E1", "title": "\xe6\xa3\x80\xe6\xb5\x8b", "description": "d"}'
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", model="fake"), scorer_factory=FakeScorer,
-                     planner=greedy_planner)
-    with TestClient(app) as client:
-        with app.state.sessions() as s:
-            _, key = create_key(s, "office", None)
-            s.commit()
-        yield client, {"Authorization": f"Bearer {key}"}
+    with office_service(tmp_path / "x.db") as started:
+        yield started
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])

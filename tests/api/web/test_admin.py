@@ -83,6 +83,16 @@ def test_a_bad_key_form_is_a_field_error_with_the_input_kept(client, app, form, 
     assert _keys(app) == before
 
 
+def _admin_field_error(client, page: str, form: dict, field: str) -> str:
+    """The admin's ``form`` posted to ``page`` (422): the HTML from the field's input to its ``</div>``."""
+    login(client, "admin1")
+    token = form_token(client, page)
+    r = client.post(page, data={"csrf_token": token, "password": "correct-horse-9", **form})
+    assert r.status_code == 422
+    at = r.text.index(f'id="{field}"')
+    return r.text[at: r.text.index("</div>", at)]
+
+
 @pytest.mark.parametrize(("page", "form", "field", "starts"), [
     ("/admin/keys", {"role": "enterprise"}, "enterprise", "企业密钥需要"),
     ("/admin/keys", {"role": "enterprise", "enterprise": "E/1"}, "enterprise", "企业编号无效"),
@@ -93,12 +103,7 @@ def test_a_bad_key_form_is_a_field_error_with_the_input_kept(client, app, form, 
 ])
 def test_an_admin_form_error_beside_its_field_starts_in_chinese(client, page, form, field, starts) -> None:
     """Not ``enterprise: 企业编号无效 …`` (the argument name of the CLI's message first, in English)."""
-    login(client, "admin1")
-    token = form_token(client, page)
-    r = client.post(page, data={"csrf_token": token, "password": "correct-horse-9", **form})
-    assert r.status_code == 422
-    at = r.text.index(f'id="{field}"')
-    err = r.text[at: r.text.index("</div>", at)]
+    err = _admin_field_error(client, page, form, field)
     text = err[err.index('<p class="field-error">') + len('<p class="field-error">'):]
     assert text.startswith(starts), text
 
@@ -111,12 +116,7 @@ def test_an_admin_form_error_beside_its_field_starts_in_chinese(client, page, fo
 ])
 def test_an_admin_form_error_names_the_form_field_not_the_cli_flag(client, page, form, field, says) -> None:
     """The shared checks name ``--enterprise ID`` (the CLI's flag); on the page the field is named."""
-    login(client, "admin1")
-    token = form_token(client, page)
-    r = client.post(page, data={"csrf_token": token, "password": "correct-horse-9", **form})
-    assert r.status_code == 422
-    at = r.text.index(f'id="{field}"')
-    err = r.text[at: r.text.index("</div>", at)]
+    err = _admin_field_error(client, page, form, field)
     assert says in err and "--" not in err, err
 
 
