@@ -3,10 +3,10 @@
 Pydantic reports problems in English only (``Input should be greater than or
 equal to 0``); :func:`error_text` gives the common error types (number parsing,
 bounds, missing, choices, dates, lengths) a Chinese + English text, and
-:func:`first_error` / :func:`parse` turn a failed check into a
-``FieldInvalid`` naming the form field, which the pages show beside that field;
-a form checked as a whole record shows every field's problem at once
-(:func:`all_errors`, :func:`every_error` -> :class:`FormInvalid`).
+:func:`parse` turns a failed check into a ``FieldInvalid`` naming the form
+field, which the pages show beside that field; a form checked as a whole
+record shows every field's problem at once (:func:`all_errors` ->
+:class:`FormInvalid`).
 """
 from __future__ import annotations
 
@@ -94,12 +94,6 @@ def field_of(error: Mapping[str, Any]) -> str:
     return names[0] if names else ""
 
 
-def first_error(exc: ValidationError, loc_prefix: tuple[str, ...] = ("form",)) -> FieldInvalid:
-    """The first problem of ``exc`` as a ``FieldInvalid`` at ``loc_prefix + loc`` with Chinese + English text."""
-    first = exc.errors()[0]
-    return FieldInvalid([*loc_prefix, *first.get("loc", ())], error_text(first))
-
-
 class FormInvalid(FieldInvalid):
     """Every problem of a form checked as a whole record: ``fields`` maps each form field to its
     text (the first problem of each); ``loc``/``message`` are the first problem's, as ``FieldInvalid``'s."""
@@ -127,17 +121,10 @@ def all_errors(errors: list[Mapping[str, Any]], fields: Mapping[str, str] | None
     fields = fields or {}
     out: dict[str, str] = {}
     for error in errors:
-        path = field_path(error)
-        base = path.split("[", 1)[0]
-        name = fields.get(path) or fields.get(base) or base or default
+        base = field_of(error)
+        name = fields.get(field_path(error)) or fields.get(base) or base or default
         out.setdefault(name, error_text(error))
     return out
-
-
-def every_error(exc: ValidationError, loc_prefix: tuple[str, ...] = ("form",),
-                fields: Mapping[str, str] | None = None) -> FormInvalid:
-    """All problems of ``exc`` as a :class:`FormInvalid` (each field's error shown beside it at once)."""
-    return FormInvalid(all_errors(list(exc.errors()), fields), loc_prefix)
 
 
 def summary(errors: list[Mapping[str, Any]], limit: int = 5) -> str:

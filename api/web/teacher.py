@@ -22,7 +22,6 @@ Teacher = Annotated[Viewer, Depends(require("teacher"))]
 def teacher_home(request: Request, viewer: Teacher, session: SessionDep) -> HTMLResponse:
     pid = viewer.account.profile_id or ""
     profile = session.get(ProfileRow, pid)
-    demands = workflow.teacher_demands(session, viewer.principal)
+    demands, team_ids = workflow.teacher_demands(session, viewer.principal)
     teams = {d.id: workflow.team_of(session, d) for d in demands}
-    return page(request, "teacher.html", viewer, profile=profile, demands=demands, teams=teams,
-                team_ids=workflow.teacher_team_ids(session, viewer.principal))
+    return page(request, "teacher.html", viewer, profile=profile, demands=demands, teams=teams, team_ids=team_ids)

@@ -166,19 +166,22 @@ def set_disciplines(session: Session, row: DemandRow, disciplines: list[str] | N
         raise FieldInvalid(["form", "disciplines", *first.get("loc", ())], messages.error_text(first)) from exc
 
 
-def teacher_demands(session: Session, principal: Principal) -> list[DemandRow]:
-    """The demands of the teams this teacher belongs to (any semester), newest team first."""
+class TeacherDemands(NamedTuple):
+    """The demands of a teacher's teams, newest team first, and ``team_ids``: demand id -> the id of
+    its newest team this teacher may see (its team page)."""
+
+    rows: list[DemandRow]
+    team_ids: dict[str, str]
+
+
+def teacher_demands(session: Session, principal: Principal) -> TeacherDemands:
+    """The demands of the teams this teacher belongs to (any semester) and their newest teams."""
     rows: list[DemandRow] = []
+    team_ids: dict[str, str] = {}
     for team in reversed(list(session.scalars(teams.teams_query(session, principal)))):
-        row = session.get(DemandRow, team.demand_id)
-        if row is not None and row not in rows:
+        if team.demand_id in team_ids:
+            continue
+        team_ids[team.demand_id] = team.id
+        if (row := session.get(DemandRow, team.demand_id)) is not None:
             rows.append(row)
-    return rows
-
-
-def teacher_team_ids(session: Session, principal: Principal) -> dict[str, str]:
-    """Per demand key: the id of the newest team of it this teacher may see (its team page)."""
-    out: dict[str, str] = {}
-    for team in reversed(list(session.scalars(teams.teams_query(session, principal)))):
-        out.setdefault(team.demand_id, team.id)
-    return out
+    return TeacherDemands(rows, team_ids)

@@ -63,11 +63,11 @@ def test_a_missing_field_and_an_unknown_type() -> None:
     assert messages.error_text({"type": "something_new", "msg": "Odd thing"}) == "输入有误 invalid input: Odd thing"
 
 
-def test_first_error_and_parse_name_the_form_field() -> None:
+def test_all_errors_and_parse_name_the_form_field() -> None:
     with pytest.raises(ValidationError) as info:
         Form.model_validate({"need": "y", "count": -1})
-    err = messages.first_error(info.value)
-    assert err.loc == ["form", "count"] and err.message.startswith("不能小于 1")
+    (field, text), = messages.all_errors(list(info.value.errors())).items()
+    assert field == "count" and text.startswith("不能小于 1")
     adapter = TypeAdapter(Annotated[int, Field(ge=1)])
     assert messages.parse(adapter, "3", "team_min") == 3
     with pytest.raises(FieldInvalid) as bad:
