@@ -37,7 +37,7 @@ def run_list(request: Request, viewer: Office, session: SessionDep) -> HTMLRespo
 
 @router.post("/runs", response_class=HTMLResponse)
 def start_run(request: Request, viewer: OfficeForm, session: SessionDep, runs: RunsDep,
-              semester: Annotated[str, Form(max_length=20)] = "") -> Response:
+              semester: Annotated[str, Form(max_length=200)] = "") -> Response:
     """Start a batch reassignment of the demands the data layer plans (for ``semester``, default the current one);
     a bad semester is the runs page again (422) with the error beside the field and the typed text kept."""
     chosen = semester.strip()

@@ -65,3 +65,13 @@ def test_a_good_semester_exports(client):
     assert r.status_code == 200
     ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
     assert ws["A1"].value == "学期 semester: 2026春"
+
+
+def test_the_runs_form_takes_a_semester_up_to_the_rule_of_50_characters(client):
+    """The runs form checks the semester by the API's rule (1–50 characters), with the error beside the field."""
+    login(client, "office1")
+    r = client.post("/runs", data={"csrf_token": form_token(client, "/runs"), "semester": "学" * 51})
+    assert r.status_code == 422 and "学期无效" in r.text and 'value="' + "学" * 51 + '"' in r.text
+    r = client.post("/runs", data={"csrf_token": form_token(client, "/runs"), "semester": "学" * 50},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/runs/")
