@@ -153,6 +153,9 @@ def test_control_characters_in_an_admin_form_are_a_field_error_and_store_nothing
 def test_an_admin_cannot_disable_their_own_account(client, app) -> None:
     """Disabling oneself ends one's session and, for the only admin, locks account management out."""
     login(client, "admin1")
+    page = client.get("/admin/users").text
+    assert 'action="/admin/users/admin1/disable"' not in page and "本人 you" in page  # no button on one's own row
+    assert 'action="/admin/users/office1/disable"' in page
     token = form_token(client, "/admin/users")
     r = client.post("/admin/users/admin1/disable", data={"csrf_token": token})
     assert r.status_code == 409 and "不能停用自己的账号" in r.text and "cannot disable your own account" in r.text
