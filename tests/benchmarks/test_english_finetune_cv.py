@@ -29,8 +29,9 @@ def test_an_unknown_mode_names_the_valid_ones() -> None:
         ef.training_pairs(np.array([0]), {0}, "keywords")
 
 
-def test_top2_is_the_mean_of_each_researchers_two_best_papers() -> None:
+def test_the_scores_are_the_mean_of_each_researchers_two_best_papers() -> None:
+    """fold_scores reduces the document cosines by english_cv.aggregate's top-2 rule."""
     s = np.array([[0.9, 0.1, 0.5, 0.2, 0.4],
                   [0.0, 0.3, 0.8, 0.6, 0.7]])
     owner = np.array([0, 0, 0, 1, 1])
-    np.testing.assert_allclose(ef.top2(s, owner, 2), [[0.7, 0.3], [0.55, 0.65]])
+    np.testing.assert_allclose(ef.aggregate(s, owner, 2, "topk", 2), [[0.7, 0.3], [0.55, 0.65]])
